@@ -1,0 +1,84 @@
+"""Every error the extractor raises on purpose, grouped by what the sync should do about it.
+
+    EgnyteError
+    ├── FatalError                  stop the sync: a person must fix something first
+    │   ├── ConfigurationError      configuration.json is wrong
+    │   ├── AuthenticationError     the token (or the refresh credentials) is not accepted
+    │   ├── PermissionDeniedError   the token's user may not read this resource
+    │   ├── NotFoundError           the endpoint or the domain does not exist
+    │   ├── UnexpectedResponseError a status or body the connector does not know how to treat
+    │   └── RequestFailedError      a request still failed after every retry
+    ├── RetryableError              try the same request again, after a pause
+    │   ├── ThrottledError          the server asked us to slow down (403 over QPS, 429)
+    │   ├── ServerError             5xx, timeouts, broken connections
+    │   └── InvalidBodyError        a 200 whose body is not the JSON the endpoint promises
+    └── QuotaExhaustedError         the day's calls are spent: stop asking, keep what was fetched, resume next sync
+
+Each message says what went wrong and what to do; none of them ever contains a secret.
+"""
+
+from __future__ import annotations
+
+
+class EgnyteError(Exception):
+    """Base of every error the extractor raises on purpose."""
+
+
+class FatalError(EgnyteError):
+    """The sync cannot go on until a person changes something; retrying is pointless."""
+
+
+class ConfigurationError(FatalError):
+    """configuration.json is missing a key or holds a value the connector cannot use."""
+
+
+class AuthenticationError(FatalError):
+    """Egnyte refused the access token (401 Developer Inactive) and no refresh could cure it."""
+
+
+class PermissionDeniedError(FatalError):
+    """Egnyte answered 403 without a throttle code: the token's user lacks a permission."""
+
+
+class NotFoundError(FatalError):
+    """Egnyte answered 404 on a listing: wrong domain or base_url, or the API is not enabled."""
+
+
+class UnexpectedResponseError(FatalError):
+    """A status or a body that no rule covers; failing loudly beats guessing."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RequestFailedError(FatalError):
+    """A request that was retried `retry_attempts` times (or for the whole time budget) and still failed."""
+
+
+class RetryableError(EgnyteError):
+    """A failure that the same request may not meet again."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ThrottledError(RetryableError):
+    """Egnyte's per-second limit was hit (403 ERR_403_DEVELOPER_OVER_QPS or 429); wait `retry_after` seconds."""
+
+
+class ServerError(RetryableError):
+    """A 5xx, a timeout or a broken connection."""
+
+
+class InvalidBodyError(RetryableError):
+    """A successful status with a body that is truncated, not JSON, or not the envelope the endpoint promises."""
+
+
+class QuotaExhaustedError(EgnyteError):
+    """The day's request budget is spent (by our own count, Egnyte's quota headers, or ERR_403_DEVELOPER_OVER_RATE)."""
+
+    def __init__(self, message: str, reset_after: float | None = None) -> None:
+        super().__init__(message)
+        self.reset_after = reset_after

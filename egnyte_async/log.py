@@ -1,0 +1,46 @@
+"""The logger the extractor writes to: the SDK's `Logging` in production, a recorder in tests.
+
+The extractor never imports the SDK itself, so the benchmark and the tests can run it without a Fivetran runtime.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Log(Protocol):
+    def fine(self, message: str) -> None: ...
+    def info(self, message: str) -> None: ...
+    def warning(self, message: str) -> None: ...
+    def severe(self, message: str) -> None: ...
+
+
+class NullLog:
+    """Drops every message."""
+
+    def fine(self, message: str) -> None:
+        pass
+
+    info = warning = severe = fine
+
+
+class RecordingLog:
+    """Keeps every message as (level, text), for tests."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def fine(self, message: str) -> None:
+        self.lines.append(("fine", message))
+
+    def info(self, message: str) -> None:
+        self.lines.append(("info", message))
+
+    def warning(self, message: str) -> None:
+        self.lines.append(("warning", message))
+
+    def severe(self, message: str) -> None:
+        self.lines.append(("severe", message))
+
+    def texts(self, level: str | None = None) -> list[str]:
+        return [text for lvl, text in self.lines if level is None or lvl == level]

@@ -1,0 +1,80 @@
+"""How fast requests leave: one rate limiter and one throttle gate shared by every request of a sync.
+
+Egnyte counts calls per token, so every worker of every table draws from the same budget. The limiter spaces
+requests evenly (a leaky bucket of depth one) instead of letting them out in bursts: a server that allows exactly
+`rate` calls a second then never sees two calls closer than 1/rate apart, whatever the network jitter does to
+their arrival, and answers no throttle in steady state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from aiolimiter import AsyncLimiter
+
+#: After this many successes in a row at a reduced rate, the rate steps back up towards the configured one.
+RECOVERY_STREAK = 20
+#: The rate is never cut below this share of the configured one.
+FLOOR_SHARE = 1 / 16
+
+
+class AdaptiveRateLimiter:
+    """Paces requests to `rate` per second; halves the pace when the server throttles and recovers it slowly."""
+
+    def __init__(self, rate: float) -> None:
+        self.target_rate = rate
+        self.rate = rate
+        self.cuts = 0
+        self._streak = 0
+        self._limiter = self._make(rate)
+
+    @staticmethod
+    def _make(rate: float) -> AsyncLimiter:
+        return AsyncLimiter(1, 1 / rate)
+
+    async def acquire(self) -> None:
+        await self._limiter.acquire()
+
+    def on_throttle(self) -> None:
+        """The server said we went too fast: slow everyone down."""
+        self._streak = 0
+        new_rate = max(self.target_rate * FLOOR_SHARE, self.rate / 2)
+        if new_rate < self.rate:
+            self.cuts += 1
+            self.rate = new_rate
+            self._limiter = self._make(new_rate)
+
+    def on_success(self) -> None:
+        if self.rate >= self.target_rate:
+            return
+        self._streak += 1
+        if self._streak >= RECOVERY_STREAK:
+            self._streak = 0
+            self.rate = min(self.target_rate, self.rate * 1.25)
+            self._limiter = self._make(self.rate)
+
+
+class ThrottleGate:
+    """Holds every request back until a `Retry-After` given to any one of them has passed."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._open_at = 0.0
+
+    def close_for(self, seconds: float) -> None:
+        self._open_at = max(self._open_at, self._clock() + seconds)
+
+    @property
+    def seconds_closed(self) -> float:
+        return max(0.0, self._open_at - self._clock())
+
+    async def wait(self) -> None:
+        while (delay := self._open_at - self._clock()) > 0:
+            await self._sleep(delay)
