@@ -1,0 +1,248 @@
+"""Offset listings read page by page, many pages in flight, emitted in order, safe on a tenant that changes.
+
+Egnyte pages by position (SCIM `startIndex`, v1 `offset`), so a record created or deleted before the current
+position shifts every later page. Consecutive pages therefore overlap by one record, and each page must contain
+at least one id of the page before it (its "tail"): if it does not, the listing moved under the scan and the
+scanner steps back until it finds common ground. A record that exists throughout a scan is never skipped;
+duplicates this causes are harmless, rows are upserted by key.
+
+Pages are fetched in a sliding window (as many as `window` ahead, once the first page has told the total) but
+handed out strictly in order, so a position handed out with a page always means "everything before here is
+done": the contiguous watermark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from egnyte_async.client import EgnyteClient
+from egnyte_async.errors import InvalidBodyError, RequestFailedError
+from egnyte_async.log import Log, NullLog
+
+#: Records shared by consecutive pages; one is enough to prove that nothing fell between them.
+OVERLAP = 1
+#: Ids of a page kept to check the next page against (and saved in the state with the position).
+TAIL_SIZE = 5
+#: How many times a page that repeats the page before it is fetched again before the sync fails.
+REPEAT_RETRIES = 3
+#: After this many shifts in one scan the listing is too busy to chase; the scan warns and goes on.
+MAX_STITCHES = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict]
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One paged endpoint: where it is, how its pages are addressed and how its body is read."""
+
+    name: str
+    path: str
+    index_param: str
+    first_index: int
+    page_size: int
+    parse: Callable[[Any], Page]
+    params: Mapping[str, str | int] = field(default_factory=dict)
+    act_as: str | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a scan resumes: the next index to request and the last ids seen before it."""
+
+    index: int
+    tail: tuple[Any, ...] = ()
+
+    def to_state(self) -> dict:
+        return {"index": self.index, "tail": list(self.tail)}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any] | None, first_index: int) -> Position:
+        if not state:
+            return cls(first_index)
+        try:
+            index = int(state["index"])
+            tail = tuple(state.get("tail") or ())
+        except (KeyError, TypeError, ValueError):
+            return cls(first_index)
+        return cls(max(index, first_index), tail)
+
+
+@dataclass(frozen=True)
+class ScannedPage:
+    """A page as handed out: its records, where it was read, and where the scan resumes after it."""
+
+    items: list[dict]
+    start: Position
+    after: Position
+    total: int | None
+    last: bool
+
+
+def _ids(items: list[dict]) -> list[Any]:
+    return [item.get("id") for item in items]
+
+
+def _shares_an_id(items: list[dict], tail: tuple[Any, ...]) -> bool:
+    if not tail:
+        return True
+    wanted = set(tail)
+    return any(item.get("id") in wanted for item in items)
+
+
+class Scanner:
+    """Reads one listing from a position to its end."""
+
+    def __init__(self, client: EgnyteClient, listing: Listing, window: int, log: Log | None = None) -> None:
+        self.client = client
+        self.listing = listing
+        self.window = max(1, window)
+        self.log = log or NullLog()
+        self.stitches = 0
+        self.pages_fetched = 0
+
+    async def fetch(self, index: int, page_size: int) -> Page:
+        listing = self.listing
+        params = {**listing.params, listing.index_param: index, "count": page_size}
+        self.pages_fetched += 1
+        return await self.client.get(
+            listing.path,
+            params,
+            parse=listing.parse,
+            what=f"{listing.name} page at {listing.index_param}={index}",
+            act_as=listing.act_as,
+        )
+
+    async def pages(self, position: Position) -> AsyncIterator[ScannedPage]:
+        listing = self.listing
+        page_size = listing.page_size
+        first = await self.fetch(position.index, page_size)
+        page, start = first, position.index
+        if page.total is not None and 0 < len(page.items) < page_size and start + len(page.items) < self._end(page):
+            # The server gives fewer records than asked although more remain: it caps the page size lower.
+            page_size = len(page.items)
+            self.log.info(f"{listing.name}: Egnyte returns at most {page_size} records a page; paging by that")
+        step = page_size - OVERLAP
+        tail = position.tail
+        pending: deque[tuple[int, asyncio.Task[Page]]] = deque()
+        next_index = start + step
+        try:
+            while True:
+                if tail and start != listing.first_index and not _shares_an_id(page.items, tail):
+                    self._cancel(pending)
+                    start, page = await self._step_back(start, step, page_size, tail)
+                    next_index = start + step
+                page = await self._unless_repeated(page, start, page_size, tail)
+                done = len(page.items) < page_size or (page.total is not None and start + len(page.items) >= self._end(page))
+                new_tail = tuple(_ids(page.items)[-TAIL_SIZE:]) or tail
+                after = Position(start + len(page.items) - (0 if done else OVERLAP), new_tail)
+                yield ScannedPage(page.items, Position(start, tail), after, page.total, done)
+                if done:
+                    return
+                tail = new_tail
+                if page.total is not None:
+                    end = self._end(page)
+                    while len(pending) < self.window and next_index < end:
+                        pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
+                        next_index += step
+                else:
+                    while len(pending) < self.window:
+                        pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
+                        next_index += step
+                if not pending:
+                    # The total shrank below the next index while the scan ran: read once more to be sure.
+                    pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
+                    next_index += step
+                start, task = pending.popleft()
+                page = await task
+        finally:
+            self._cancel(pending)
+
+    def _end(self, page: Page) -> int:
+        """The index just past the last record, by the page's total."""
+        assert page.total is not None
+        return self.listing.first_index + page.total
+
+    @staticmethod
+    def _cancel(pending: deque[tuple[int, asyncio.Task[Page]]]) -> None:
+        while pending:
+            _, task = pending.pop()
+            task.cancel()
+
+    async def _step_back(self, start: int, step: int, page_size: int, tail: tuple[Any, ...]) -> tuple[int, Page]:
+        """Re-reads earlier pages until one shares an id with `tail` (or the listing's first page is reached)."""
+        self.stitches += 1
+        if self.stitches == MAX_STITCHES:
+            self.log.warning(
+                f"{self.listing.name}: the listing changed under the scan {MAX_STITCHES} times; records created "
+                "or moved during this sync may only be picked up by the next one"
+            )
+        if self.stitches > MAX_STITCHES:
+            return start, await self.fetch(start, page_size)
+        index = start
+        while True:
+            index = max(self.listing.first_index, index - step)
+            page = await self.fetch(index, page_size)
+            if index == self.listing.first_index or _shares_an_id(page.items, tail):
+                self.log.fine(f"{self.listing.name}: listing shifted during the scan; re-read from {index}")
+                return index, page
+
+    async def _unless_repeated(self, page: Page, start: int, page_size: int, tail: tuple[Any, ...]) -> Page:
+        """A full page ending on the same id as the page before it made no progress: Egnyte repeated a page."""
+        for _ in range(REPEAT_RETRIES):
+            if not (tail and len(page.items) == page_size and page.items[-1].get("id") == tail[-1]):
+                return page
+            self.log.fine(f"{self.listing.name}: page at {start} repeats the previous page; fetching it again")
+            page = await self.fetch(start, page_size)
+        if tail and len(page.items) == page_size and page.items[-1].get("id") == tail[-1]:
+            raise RequestFailedError(
+                f"{self.listing.name}: Egnyte returned the same page for {self.listing.index_param}={start} as for "
+                "the page before it, several times; the sync stops to avoid skipping records. Run it again later."
+            )
+        return page
+
+
+def _require_list(body: Any, key: str, what: str) -> list[dict]:
+    if not isinstance(body, dict):
+        raise InvalidBodyError(f"{what}: expected a JSON object, got {type(body).__name__}")
+    items = body.get(key)
+    if items is None:
+        raise InvalidBodyError(f"{what}: the body has no '{key}' list (keys: {sorted(body)[:10]})")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise InvalidBodyError(f"{what}: '{key}' is not a list of objects")
+    return items
+
+
+def _optional_int(body: dict, key: str) -> int | None:
+    value = body.get(key)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def parse_scim_page(body: Any) -> Page:
+    """SCIM v2: `resources` and `totalResults` (itemsPerPage is never trusted)."""
+    items = _require_list(body, "resources", "SCIM listing")
+    return Page(items, _optional_int(body, "totalResults"))
+
+
+def parse_notes_page(body: Any) -> Page:
+    items = _require_list(body, "notes", "notes listing")
+    return Page(items, _optional_int(body, "total_results"))
+
+
+def parse_bookmarks_page(body: Any) -> Page:
+    items = _require_list(body, "bookmarks", "bookmarks listing")
+    total = _optional_int(body, "total_results")
+    return Page(items, total if total is not None else _optional_int(body, "totalResults"))

@@ -1,0 +1,72 @@
+"""bookmarks: Egnyte lists only the bookmarks of the token's user, so each user is listed in turn, acting as them.
+
+The users come from their own SCIM scan (one call per 100 users, a small price next to a call per user), and the
+users of a page are listed concurrently. The position advances user by user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from egnyte_async.errors import NotFoundError, PermissionDeniedError, UnexpectedResponseError
+from egnyte_async.items import Rows
+from egnyte_async.mapping import map_bookmark
+from egnyte_async.pagination import Listing, Position, Scanner, parse_bookmarks_page
+from egnyte_async.tables.context import StreamContext, map_records
+from egnyte_async.tables.groups import skip_through
+from egnyte_async.tables.ordered import ordered_map
+from egnyte_async.tables.users import users_listing
+
+STREAM = "bookmarks"
+#: Users whose bookmarks could not be listed, in a row from the start, before the token is judged to lack the right.
+FAILURES_BEFORE_GIVING_UP = 3
+
+
+def _username(user: dict) -> str | None:
+    name = user.get("userName") or user.get("username")
+    return name if isinstance(name, str) and name else None
+
+
+async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Rows]:
+    users = Scanner(ctx.client, users_listing(ctx.page_size), ctx.window, ctx.log)
+    last_done = state.get("after_user_id")
+    listed = 0
+    failed: list[str] = []
+
+    async def bookmarks_of(user: dict) -> list[dict] | None:
+        nonlocal listed
+        username = _username(user)
+        if username is None:
+            ctx.log.warning(f"bookmarks: user {user.get('id')} has no userName; their bookmarks cannot be listed")
+            return None
+        listing = Listing(
+            f"bookmarks of {username}", "/pubapi/v1/bookmarks", "offset", 0, ctx.page_size, parse_bookmarks_page,
+            act_as=username,
+        )
+        found: list[dict] = []
+        try:
+            async for page in Scanner(ctx.client, listing, 1, ctx.log).pages(Position(0)):
+                found.extend(page.items)
+        except (PermissionDeniedError, NotFoundError, UnexpectedResponseError) as error:
+            failed.append(username)
+            if listed == 0 and len(failed) >= FAILURES_BEFORE_GIVING_UP:
+                raise PermissionDeniedError(
+                    f"bookmarks: could not list the bookmarks of {', '.join(failed)} ({error}). Listing other users' "
+                    "bookmarks needs an administrator's token (it acts as each user); use one, or set "
+                    "enable_bookmarks to false."
+                ) from error
+            ctx.log.warning(f"bookmarks: skipped the bookmarks of {username}: {error}")
+            return None
+        listed += 1
+        return found
+
+    async for page in users.pages(Position.from_state(state.get("scan"), 1)):
+        items = page.items
+        if last_done is not None:
+            items = skip_through(items, last_done)
+            last_done = None
+        async for user, found in ordered_map(items, bookmarks_of, ctx.window):
+            rows = map_records("bookmarks", found or [], map_bookmark, ctx.log, _username(user))
+            yield Rows(STREAM, rows, {"scan": page.start.to_state(), "after_user_id": user.get("id")})
+        yield Rows(STREAM, [], {} if page.last else {"scan": page.after.to_state()})
