@@ -1,0 +1,185 @@
+"""The Scanner: ordered hand-out of concurrently fetched pages, overlap checks on a changing listing, resumption."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from egnyte_async.budget import QuotaWindow, RequestBudget
+from egnyte_async.client import ClientOptions, EgnyteClient
+from egnyte_async.pagination import Listing, Position, Scanner, parse_notes_page, parse_scim_page
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+
+
+class LiveListing:
+    """A listing ordered by id whose content can change between requests, served SCIM- or offset-style."""
+
+    def __init__(self, ids, *, scim: bool = True, with_total: bool = True, mutations=None, max_count: int = 100):
+        self.ids = sorted(ids)
+        self.scim = scim
+        self.with_total = with_total
+        self.mutations = dict(mutations or {})
+        self.max_count = max_count
+        self.requests = 0
+        self.next_new_id = 10**9
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        for kind, where in self.mutations.pop(self.requests, []):
+            if kind == "delete" and self.ids:
+                self.ids.pop(where % len(self.ids))
+            elif kind == "insert":
+                position = where % (len(self.ids) + 1)
+                low = self.ids[position - 1] if position else 0
+                high = self.ids[position] if position < len(self.ids) else low + 2
+                if high - low >= 2:
+                    self.ids.insert(position, (low + high) // 2)
+        params = request.url.params
+        count = min(int(params["count"]), self.max_count)
+        if self.scim:
+            start = int(params["startIndex"]) - 1
+            page = [{"id": i} for i in self.ids[start : start + count]]
+            return httpx.Response(200, json={"totalResults": len(self.ids), "resources": page, "itemsPerPage": count})
+        start = int(params["offset"])
+        page = [{"id": i} for i in self.ids[start : start + count]]
+        body = {"notes": page}
+        if self.with_total:
+            body["total_results"] = len(self.ids)
+        return httpx.Response(200, json=body)
+
+
+def client_for(listing: LiveListing) -> EgnyteClient:
+    options = ClientOptions(base_url="https://t.egnyte.com", api_token="t", requests_per_second=10_000)
+    budget = RequestBudget(10**7, 24, QuotaWindow(NOW), NOW)
+    return EgnyteClient(options, budget, transport=httpx.MockTransport(listing.handle))
+
+
+def listing_spec(listing: LiveListing, page_size: int) -> Listing:
+    if listing.scim:
+        return Listing("users", "/pubapi/v2/users", "startIndex", 1, page_size, parse_scim_page)
+    return Listing("notes", "/pubapi/v1/notes", "offset", 0, page_size, parse_notes_page)
+
+
+async def scan(listing: LiveListing, page_size: int, window: int, start: Position | None = None, stop_after=None):
+    spec = listing_spec(listing, page_size)
+    pages = []
+    async with client_for(listing) as client:
+        scanner = Scanner(client, spec, window)
+        async for page in scanner.pages(start or Position(spec.first_index)):
+            pages.append(page)
+            if stop_after is not None and len(pages) >= stop_after:
+                break
+    return pages
+
+
+def seen(pages) -> list:
+    return [item["id"] for page in pages for item in page.items]
+
+
+def test_static_listing_is_read_whole_in_order_with_one_record_overlap():
+    listing = LiveListing(range(1, 251))
+    pages = asyncio.run(scan(listing, 100, 4))
+    ids = seen(pages)
+    assert sorted(set(ids)) == list(range(1, 251))
+    assert ids == sorted(ids)
+    assert len(ids) - 250 == len(pages) - 1  # one repeated record between consecutive pages
+    assert pages[-1].last and not any(page.last for page in pages[:-1])
+
+
+def test_listing_without_total_stops_at_the_first_short_page():
+    listing = LiveListing(range(1, 206), scim=False, with_total=False)
+    pages = asyncio.run(scan(listing, 50, 3))
+    assert sorted(set(seen(pages))) == list(range(1, 206))
+
+
+def test_server_that_caps_the_page_size_lower_is_followed():
+    listing = LiveListing(range(1, 301), max_count=40)
+    pages = asyncio.run(scan(listing, 100, 4))
+    assert sorted(set(seen(pages))) == list(range(1, 301))
+
+
+def test_deletions_before_the_position_do_not_skip_records():
+    # 30 records vanish at the front just before the second page is served: every later page shifts left.
+    mutations = {2: [("delete", 0)] * 30}
+    listing = LiveListing(range(1, 501), mutations=mutations)
+    pages = asyncio.run(scan(listing, 100, 1))
+    assert set(range(31, 501)) <= set(seen(pages))
+
+
+def test_resume_from_any_page_position_reads_the_rest():
+    listing = LiveListing(range(1, 401))
+    full = asyncio.run(scan(listing, 100, 2))
+    for index, page in enumerate(full[:-1]):
+        rest = asyncio.run(scan(LiveListing(range(1, 401)), 100, 2, start=page.after))
+        assert set(seen(full[: index + 1])) | set(seen(rest)) == set(range(1, 401))
+
+
+def test_a_repeated_page_is_fetched_again_not_taken_as_progress():
+    listing = LiveListing(range(1, 301))
+    served = {"n": 0}
+    original = listing.handle
+
+    def repeat_second_page(request):
+        served["n"] += 1
+        if served["n"] == 2:  # the second page comes back as a copy of the first
+            request = httpx.Request("GET", request.url.copy_set_param("startIndex", "1"))
+        return original(request)
+
+    listing.handle = repeat_second_page
+    pages = asyncio.run(scan(listing, 100, 1))
+    assert sorted(set(seen(pages))) == list(range(1, 301))
+
+
+mutation = st.tuples(st.sampled_from(["delete", "insert"]), st.integers(min_value=0, max_value=10_000))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    size=st.integers(min_value=0, max_value=700),
+    page_size=st.integers(min_value=2, max_value=60),
+    window=st.integers(min_value=1, max_value=6),
+    scim=st.booleans(),
+    with_total=st.booleans(),
+    churn=st.dictionaries(st.integers(min_value=1, max_value=40), st.lists(mutation, max_size=8), max_size=10),
+)
+def test_no_record_present_throughout_is_ever_skipped(size, page_size, window, scim, with_total, churn):
+    """Any listing, page size, window and churn: every record that exists from start to end is handed out."""
+    ids = [i * 4 for i in range(1, size + 1)]
+    listing = LiveListing(ids, scim=scim, with_total=with_total, mutations=churn)
+    original = set(ids)
+    deleted: set[int] = set()
+    handle = listing.handle
+
+    def tracking(request):
+        before = set(listing.ids)
+        response = handle(request)
+        deleted.update(before - set(listing.ids))
+        return response
+
+    listing.handle = tracking
+    pages = asyncio.run(scan(listing, page_size, window))
+    survivors = original - deleted
+    assert survivors <= set(seen(pages))
+    assert pages[-1].last
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=500),
+    page_size=st.integers(min_value=2, max_value=50),
+    window=st.integers(min_value=1, max_value=5),
+    crash_at=st.integers(min_value=1, max_value=30),
+)
+def test_any_crash_point_then_resume_gives_every_record(size, page_size, window, crash_at):
+    ids = list(range(1, size + 1))
+    first = asyncio.run(scan(LiveListing(ids), page_size, window, stop_after=crash_at))
+    if first[-1].last:
+        assert set(seen(first)) == set(ids)
+        return
+    rest = asyncio.run(scan(LiveListing(ids), page_size, window, start=first[-1].after))
+    assert set(seen(first)) | set(seen(rest)) == set(ids)
