@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from egnyte_async.errors import InvalidBodyError, NotFoundError
 from egnyte_async.items import Rows
-from egnyte_async.mapping import map_group, map_group_members
+from egnyte_async.mapping import RecordError, map_group, map_group_members
 from egnyte_async.pagination import Listing, Position, Scanner, parse_scim_page
 from egnyte_async.tables.context import StreamContext
 from egnyte_async.tables.ordered import ordered_map
@@ -69,7 +69,12 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
                 continue
             members = body.get("members") or []
             merged = {**group, **{k: v for k, v in body.items() if k not in ("members", "schemas")}}
-            rows: list[tuple[str, dict]] = [("groups", map_group(merged, members))]
-            rows.extend(("group_members", row) for row in map_group_members(merged["id"], members))
+            try:
+                rows: list[tuple[str, dict]] = [("groups", map_group(merged, members, warn=ctx.log.warning))]
+                members_rows = map_group_members(str(merged["id"]), members, warn=ctx.log.warning)
+            except RecordError as error:
+                ctx.log.warning(f"groups: skipped a group that cannot be stored: {error}")
+                continue
+            rows.extend(("group_members", row) for row in members_rows)
             yield Rows(STREAM, rows, {"scan": page.start.to_state(), "after_id": group["id"]}, page.total)
         yield Rows(STREAM, [], {} if page.last else {"scan": page.after.to_state()}, page.total)
