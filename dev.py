@@ -140,11 +140,11 @@ def report() -> int:
         "import duckdb\n"
         "con = duckdb.connect('files/warehouse.db', read_only=True)\n"
         "rows = con.execute(\"select table_name from information_schema.tables where table_schema='tester' "
-        "order by 1\").fetchall()\n"
+        'order by 1").fetchall()\n'
         "print('\\nrows in files/warehouse.db (schema tester):')\n"
         "for (name,) in rows:\n"
         "    live, deleted = con.execute(f'select count(*) filter (where not _fivetran_deleted), "
-        "count(*) filter (where _fivetran_deleted) from tester.\"{name}\"').fetchone()\n"
+        'count(*) filter (where _fivetran_deleted) from tester."{name}"\').fetchone()\n'
         "    print(f'  {name:<15} {live:>8} rows' + (f' ({deleted} marked deleted)' if deleted else ''))\n"
     )
     return run([str(PYTHON), "-c", script])

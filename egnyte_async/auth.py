@@ -77,7 +77,9 @@ class TokenProvider:
             try:
                 response = await http.post(TOKEN_PATH, data=form)
             except httpx.HTTPError as exc:
-                raise RequestFailedError(f"could not reach Egnyte's token endpoint to refresh the token: {exc!r}") from exc
+                raise RequestFailedError(
+                    f"could not reach Egnyte's token endpoint to refresh the token: {exc!r}"
+                ) from exc
             if response.status_code == 409 and attempt < TOKEN_THROTTLE_RETRIES:
                 wait = retry_after_seconds(response) or 60.0
                 if wait > TOKEN_THROTTLE_MAX_WAIT_S:

@@ -249,8 +249,10 @@ class EgnyteClient:
             raise ServerError(f"{what}: connection failed ({type(exc).__name__}: {exc})") from exc
         if self.options.debug_logging:
             elapsed_ms = (self._clock() - sent) * 1000
-            self.log.fine(f"GET {response.request.url.path}?{response.request.url.query.decode()} -> "
-                          f"{response.status_code} in {elapsed_ms:.0f} ms")
+            self.log.fine(
+                f"GET {response.request.url.path}?{response.request.url.query.decode()} -> "
+                f"{response.status_code} in {elapsed_ms:.0f} ms"
+            )
         return response
 
     @staticmethod

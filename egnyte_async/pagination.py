@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from egnyte_async.client import EgnyteClient
-from egnyte_async.errors import InvalidBodyError, RequestFailedError
+from egnyte_async.errors import InvalidBodyError
 from egnyte_async.log import Log, NullLog
 
 #: Records shared by consecutive pages; one is enough to prove that nothing fell between them.
 OVERLAP = 1
 #: Ids of a page kept to check the next page against (and saved in the state with the position).
 TAIL_SIZE = 5
-#: How many times a page that repeats the page before it is fetched again before the sync fails.
+#: How many times a page that repeats the page before it is fetched again before it is taken as it is.
 REPEAT_RETRIES = 3
 #: After this many shifts in one scan the listing is too busy to chase; the scan warns and goes on.
 MAX_STITCHES = 100
@@ -140,7 +140,9 @@ class Scanner:
                     start, page = await self._step_back(start, step, page_size, tail)
                     next_index = start + step
                 page = await self._unless_repeated(page, start, page_size, tail)
-                done = len(page.items) < page_size or (page.total is not None and start + len(page.items) >= self._end(page))
+                done = len(page.items) < page_size or (
+                    page.total is not None and start + len(page.items) >= self._end(page)
+                )
                 new_tail = tuple(_ids(page.items)[-TAIL_SIZE:]) or tail
                 after = Position(start + len(page.items) - (0 if done else OVERLAP), new_tail)
                 yield ScannedPage(page.items, Position(start, tail), after, page.total, done)
@@ -195,17 +197,14 @@ class Scanner:
                 return index, page
 
     async def _unless_repeated(self, page: Page, start: int, page_size: int, tail: tuple[Any, ...]) -> Page:
-        """A full page ending on the same id as the page before it made no progress: Egnyte repeated a page."""
+        """A full page ending on the same id as the page before it made no progress: usually Egnyte repeating a
+        page (fetching it again cures it), rarely records inserted before it (then the answer stays the same and
+        is taken as it is: the next page moves on, and the overlap check still guards against a gap)."""
         for _ in range(REPEAT_RETRIES):
             if not (tail and len(page.items) == page_size and page.items[-1].get("id") == tail[-1]):
                 return page
             self.log.fine(f"{self.listing.name}: page at {start} repeats the previous page; fetching it again")
             page = await self.fetch(start, page_size)
-        if tail and len(page.items) == page_size and page.items[-1].get("id") == tail[-1]:
-            raise RequestFailedError(
-                f"{self.listing.name}: Egnyte returned the same page for {self.listing.index_param}={start} as for "
-                "the page before it, several times; the sync stops to avoid skipping records. Run it again later."
-            )
         return page
 
 

@@ -156,8 +156,10 @@ class Sync:
         self._checkpoint()
         if failure is not None:
             error = failure.error
-            message = f"{failure.stream}: {error}" if isinstance(error, EgnyteError) else (
-                f"{failure.stream}: unexpected {type(error).__name__}: {error}"
+            message = (
+                f"{failure.stream}: {error}"
+                if isinstance(error, EgnyteError)
+                else (f"{failure.stream}: unexpected {type(error).__name__}: {error}")
             )
             raise SyncFailedError(message) from error
         self._log_summary()
@@ -192,9 +194,11 @@ class Sync:
         elif isinstance(item, Stopped):
             self.report.stopped[item.stream] = item.reason
             if item.reset_after is not None:
-                self.report.quota_resets_at = datetime.fromtimestamp(
-                    self.started_at.timestamp() + item.reset_after, timezone.utc
-                ) if self.report.quota_resets_at is None else self.report.quota_resets_at
+                self.report.quota_resets_at = (
+                    datetime.fromtimestamp(self.started_at.timestamp() + item.reset_after, timezone.utc)
+                    if self.report.quota_resets_at is None
+                    else self.report.quota_resets_at
+                )
         elif isinstance(item, Warning_):
             self.log.warning(f"{item.stream}: {item.message}")
         elif isinstance(item, Failed):
@@ -269,11 +273,11 @@ class Sync:
         )
         if report.stopped:
             resets = (
-                f"; the quota resets around {report.quota_resets_at:%Y-%m-%d %H:%M} UTC" if report.quota_resets_at else ""
+                f"; the quota resets around {report.quota_resets_at:%Y-%m-%d %H:%M} UTC"
+                if report.quota_resets_at
+                else ""
             )
-            where = ", ".join(
-                f"{name} at {self.state.position(name) or 'start'}" for name in report.stopped
-            )
+            where = ", ".join(f"{name} at {self.state.position(name) or 'start'}" for name in report.stopped)
             self.log.warning(
                 f"the request budget for this sync is spent ({self.budget.used} requests; daily_request_limit "
                 f"{self.options.daily_request_limit}){resets}. Stopped early: {where}. The next sync carries on "

@@ -27,9 +27,7 @@ class SyncState:
         state = state if isinstance(state, dict) else {}
         raw_streams = state.get("streams") if isinstance(state.get("streams"), dict) else {}
         streams = {
-            name: copy.deepcopy(raw_streams[name])
-            for name in STREAM_NAMES
-            if isinstance(raw_streams.get(name), dict)
+            name: copy.deepcopy(raw_streams[name]) for name in STREAM_NAMES if isinstance(raw_streams.get(name), dict)
         }
         quota = state.get("quota") if isinstance(state.get("quota"), dict) else None
         return cls(streams, quota)

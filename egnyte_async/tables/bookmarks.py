@@ -41,7 +41,12 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
             ctx.log.warning(f"bookmarks: user {user.get('id')} has no userName; their bookmarks cannot be listed")
             return None
         listing = Listing(
-            f"bookmarks of {username}", "/pubapi/v1/bookmarks", "offset", 0, ctx.page_size, parse_bookmarks_page,
+            f"bookmarks of {username}",
+            "/pubapi/v1/bookmarks",
+            "offset",
+            0,
+            ctx.page_size,
+            parse_bookmarks_page,
             act_as=username,
         )
         found: list[dict] = []

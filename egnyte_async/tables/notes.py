@@ -77,7 +77,12 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
 
     while True:
         listing = Listing(
-            STREAM, "/pubapi/v1/notes", "offset", 0, ctx.page_size, parse_notes_page,
+            STREAM,
+            "/pubapi/v1/notes",
+            "offset",
+            0,
+            ctx.page_size,
+            parse_notes_page,
             time_params(window_start, window_end, time_format),
         )
         scanner = Scanner(ctx.client, listing, ctx.window, ctx.log)

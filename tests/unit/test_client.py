@@ -54,7 +54,8 @@ async def get_users(client: EgnyteClient):
 
 def qps_throttle(retry_after: str = "3") -> httpx.Response:
     return httpx.Response(
-        403, headers={"X-Mashery-Error-Code": "ERR_403_DEVELOPER_OVER_QPS", "Retry-After": retry_after},
+        403,
+        headers={"X-Mashery-Error-Code": "ERR_403_DEVELOPER_OVER_QPS", "Retry-After": retry_after},
         text="<h1>Developer Over Qps</h1>",
     )
 
@@ -198,7 +199,10 @@ async def test_refresh_refused_is_an_authentication_error(fake_clock):
 async def test_token_endpoint_throttle_409_is_waited_out(fake_clock):
     respx.get(USERS).mock(side_effect=[httpx.Response(401), httpx.Response(200, json={})])
     respx.post(TOKEN).mock(
-        side_effect=[httpx.Response(409, headers={"Retry-After": "30"}), httpx.Response(200, json={"access_token": "t"})]
+        side_effect=[
+            httpx.Response(409, headers={"Retry-After": "30"}),
+            httpx.Response(200, json={"access_token": "t"}),
+        ]
     )
     async with make_client(fake_clock, refresh=True) as client:
         assert await get_users(client) == {}
@@ -208,8 +212,12 @@ async def test_token_endpoint_throttle_409_is_waited_out(fake_clock):
 @respx.mock
 async def test_server_errors_are_retried_up_to_retry_attempts(fake_clock):
     route = respx.get(USERS).mock(
-        side_effect=[httpx.Response(500), httpx.Response(502, text="<html>Bad Gateway</html>"),
-                     httpx.Response(503), httpx.Response(200, json={"ok": 1})]
+        side_effect=[
+            httpx.Response(500),
+            httpx.Response(502, text="<html>Bad Gateway</html>"),
+            httpx.Response(503),
+            httpx.Response(200, json={"ok": 1}),
+        ]
     )
     async with make_client(fake_clock, retry_attempts=3) as client:
         assert await get_users(client) == {"ok": 1}
@@ -247,7 +255,9 @@ async def test_unreadable_bodies_are_retried(fake_clock, body):
 
 @respx.mock
 async def test_404_on_a_listing_says_to_check_the_domain(fake_clock):
-    respx.get(USERS).mock(return_value=httpx.Response(404, json={"Errors": [{"description": "No such", "code": "404"}]}))
+    respx.get(USERS).mock(
+        return_value=httpx.Response(404, json={"Errors": [{"description": "No such", "code": "404"}]})
+    )
     async with make_client(fake_clock) as client:
         with pytest.raises(NotFoundError, match="domain"):
             await get_users(client)

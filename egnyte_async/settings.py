@@ -1,0 +1,359 @@
+"""configuration.json, checked once and turned into typed settings.
+
+Fivetran hands the connector a dict of strings. Every problem in it is collected and reported together, one per line,
+so that a person fixes the file in one pass instead of one failed sync per mistake. Secrets never appear in a
+message or a repr.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from urllib.parse import urlsplit
+
+from egnyte_async.errors import ConfigurationError
+
+__all__ = ["SECRET_KEYS", "TABLE_FLAGS", "Settings", "parse_settings"]
+
+SECRET_KEYS = frozenset({"api_token", "client_secret", "refresh_token"})
+OAUTH_KEYS = ("client_id", "client_secret", "refresh_token")
+
+# The order in which tables are synced and reported.
+TABLE_FLAGS = {
+    "users": "enable_users",
+    "groups": "enable_groups",
+    "notes": "enable_notes",
+    "bookmarks": "enable_bookmarks",
+}
+
+_HIDDEN = "<hidden>"
+_MAX_SYNC_FREQUENCY_HOURS = 24 * 7
+
+# key: (default, smallest, largest) — both bounds accepted.
+_INTEGERS: dict[str, tuple[int, int, int]] = {
+    "initial_sync_days": (90, 1, 365),
+    "max_records_per_page": (100, 1, 1000),
+    "retry_attempts": (3, 0, 10),
+    "max_concurrent_requests": (8, 1, 64),
+    "daily_request_limit": (1000, 1, 10_000_000),
+}
+# key: (default, largest) — the smallest accepted value is anything above 0.
+_FLOATS: dict[str, tuple[float, float]] = {
+    "sync_frequency_hours": (4.0, float(_MAX_SYNC_FREQUENCY_HOURS)),
+    "request_timeout_seconds": (30.0, 600.0),
+    "requests_per_second": (2.0, 1000.0),
+}
+_BOOLEANS: dict[str, bool] = {
+    "enable_users": True,
+    "enable_groups": True,
+    "enable_notes": True,
+    "enable_bookmarks": True,
+    "enable_debug_logging": False,
+}
+_TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
+_FALSE_WORDS = frozenset({"false", "no", "0", "off"})
+_BOOLEAN_WORDS = "true/false, yes/no, 1/0 or on/off"
+
+_KNOWN_KEYS = frozenset(
+    {"api_token", "domain", "base_url", *OAUTH_KEYS, *_INTEGERS, *_FLOATS, *_BOOLEANS},
+)
+_REQUIRED_KEYS = frozenset({"domain"})
+_DOMAIN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.:")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configuration.json decides, typed and range-checked.
+
+    `warnings` holds the non-fatal findings (unknown keys, placeholders left in optional keys) for the connector
+    to log at the start of a sync.
+    """
+
+    domain: str
+    base_url: str
+    api_token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    sync_frequency_hours: float = 4.0
+    initial_sync_days: int = 90
+    max_records_per_page: int = 100
+    request_timeout_seconds: float = 30.0
+    retry_attempts: int = 3
+    requests_per_second: float = 2.0
+    max_concurrent_requests: int = 8
+    daily_request_limit: int = 1000
+    enable_users: bool = True
+    enable_groups: bool = True
+    enable_notes: bool = True
+    enable_bookmarks: bool = True
+    enable_debug_logging: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # Unlike the dataclass default, say whether each secret is set, without showing it.
+        parts = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            shown = _HIDDEN if item.name in SECRET_KEYS and value is not None else repr(value)
+            parts.append(f"{item.name}={shown}")
+        return f"Settings({', '.join(parts)})"
+
+    @property
+    def has_refresh_credentials(self) -> bool:
+        """True when an expired or revoked access token can be replaced through the OAuth refresh grant."""
+        return self.client_id is not None and self.client_secret is not None and self.refresh_token is not None
+
+    @property
+    def enabled_tables(self) -> tuple[str, ...]:
+        """The tables to sync, among users, groups, notes and bookmarks, in that order."""
+        return tuple(table for table, flag in TABLE_FLAGS.items() if getattr(self, flag))
+
+
+class _Reader:
+    """Reads keys one by one, remembering each problem instead of stopping at the first."""
+
+    def __init__(self, configuration: Mapping[str, object]) -> None:
+        self.configuration = configuration
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+
+    def problem(self, key: str, raw: str | None, requirement: str) -> None:
+        if raw is None:
+            self.problems.append(f"{key}: {requirement}")
+        else:
+            shown = _HIDDEN if key in SECRET_KEYS else repr(raw)
+            self.problems.append(f"{key}: got {shown}; {requirement}")
+
+    def text(self, key: str) -> str | None:
+        """The value of `key` as stripped text, or None when absent, empty or a template placeholder."""
+        value = self.configuration.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        elif not isinstance(value, str):
+            self.problems.append(f"{key}: got a {type(value).__name__}; must be a string")
+            return None
+        value = value.strip()
+        if not value:
+            return None
+        if is_placeholder(value):
+            if key not in _REQUIRED_KEYS and key not in SECRET_KEYS and key not in OAUTH_KEYS:
+                self.warnings.append(f"{key} still holds the template placeholder {value!r}; using the default")
+            return None
+        return value
+
+    def is_placeholder(self, key: str) -> bool:
+        value = self.configuration.get(key)
+        return isinstance(value, str) and is_placeholder(value.strip())
+
+    def integer(self, key: str) -> int:
+        default, smallest, largest = _INTEGERS[key]
+        raw = self.text(key)
+        if raw is None:
+            return default
+        requirement = f"must be a whole number from {smallest} to {largest}"
+        digits = raw[1:] if raw[0] in "+-" else raw
+        if not (digits.isascii() and digits.isdigit()):
+            self.problem(key, raw, requirement)
+            return default
+        number = int(raw)
+        if not smallest <= number <= largest:
+            self.problem(key, raw, requirement)
+            return default
+        return number
+
+    def number(self, key: str) -> float:
+        default, largest = _FLOATS[key]
+        raw = self.text(key)
+        if raw is None:
+            return default
+        requirement = f"must be a number above 0 and at most {largest:g}"
+        try:
+            number = float(raw)
+        except ValueError:
+            if "," in raw:
+                requirement += " (write decimals with a dot)"
+            self.problem(key, raw, requirement)
+            return default
+        if not (math.isfinite(number) and 0 < number <= largest):
+            self.problem(key, raw, requirement)
+            return default
+        return number
+
+    def boolean(self, key: str) -> bool:
+        default = _BOOLEANS[key]
+        raw = self.text(key)
+        if raw is None:
+            return default
+        word = raw.lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+        self.problem(key, raw, f"must be {_BOOLEAN_WORDS}")
+        return default
+
+    def secret(self, key: str) -> str | None:
+        raw = self.text(key)
+        if raw is not None and not (raw.isascii() and raw.isprintable() and " " not in raw):
+            # It goes into an HTTP header: a stray space, line break or non-ASCII character would break the request.
+            self.problem(key, raw, "must be the token alone, without spaces, line breaks or non-ASCII characters")
+            return None
+        return raw
+
+
+def is_placeholder(value: str) -> bool:
+    """True for a template value such as `<YOUR_EGNYTE_API_TOKEN>` that was never replaced."""
+    return len(value) >= 2 and value[0] == "<" and value[-1] == ">"
+
+
+def _read_domain(reader: _Reader) -> str | None:
+    raw = reader.text("domain")
+    if raw is None:
+        if reader.is_placeholder("domain"):
+            reader.problem("domain", None, "missing: replace the placeholder with your Egnyte domain, e.g. 'acme'")
+        else:
+            reader.problem("domain", None, "missing: give your Egnyte domain, e.g. 'acme' for acme.egnyte.com")
+        return None
+    if "://" in raw or "/" in raw:
+        host = urlsplit(raw if "://" in raw else f"https://{raw}").hostname or ""
+        suggestion = host.removesuffix(".egnyte.com") or "acme"
+        reader.problem(
+            "domain",
+            raw,
+            f"give the domain alone, without scheme or path, e.g. {suggestion!r}; put a full URL in base_url",
+        )
+        return None
+    domain = raw.lower()
+    odd = sorted(set(domain) - _DOMAIN_CHARACTERS)
+    if odd or domain[0] in ".-:" or domain[-1] in ".-:":
+        reader.problem("domain", raw, "must be a domain such as 'acme' (letters, digits, '-', or a host with dots)")
+        return None
+    return domain
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_base_url(reader: _Reader, domain: str | None) -> str | None:
+    raw = reader.text("base_url")
+    if raw is None:
+        if domain is None:
+            return None
+        # A domain with a dot (or a port) is already a host name, as in Egnyte's own SDKs.
+        return f"https://{domain}" if "." in domain or ":" in domain else f"https://{domain}.egnyte.com"
+    requirement = "must be an http(s) URL with a host, e.g. 'https://acme.egnyte.com'"
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+        _ = parts.port  # raises on a port that is not a number in range
+    except ValueError:
+        reader.problem("base_url", raw, requirement)
+        return None
+    if parts.username is not None or parts.password is not None:
+        reader.problem("base_url", None, "must not contain a user name or password; the token goes in api_token")
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or parts.query or parts.fragment:
+        reader.problem("base_url", raw, requirement)
+        return None
+    if any(character.isspace() for character in raw):
+        reader.problem("base_url", raw, requirement + ", without spaces")
+        return None
+    if "/pubapi" in parts.path:
+        reader.problem(
+            "base_url", raw, "give the site root, e.g. 'https://acme.egnyte.com': the connector adds /pubapi"
+        )
+        return None
+    if parts.scheme.lower() == "http" and not _is_loopback(host):
+        reader.problem(
+            "base_url",
+            raw,
+            "use https: plain http would send the access token unencrypted (http is only allowed for localhost)",
+        )
+        return None
+    return raw.rstrip("/")
+
+
+def _read_credentials(reader: _Reader) -> tuple[str | None, str | None, str | None, str | None]:
+    api_token = reader.secret("api_token")
+    client_id = reader.secret("client_id")
+    client_secret = reader.secret("client_secret")
+    refresh_token = reader.secret("refresh_token")
+    trio = {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
+    # A value refused above still counts as given: the person meant to set it.
+    given = [key for key, value in trio.items() if value is not None or _already_reported(reader, key)]
+    if given and len(given) < len(trio):
+        missing = ", ".join(key for key in trio if key not in given)
+        reader.problems.append(
+            f"client_id, client_secret, refresh_token: give all three or none (missing: {missing})",
+        )
+    elif api_token is None and not given and not _already_reported(reader, "api_token"):
+        action = "replace the placeholder with" if reader.is_placeholder("api_token") else "give"
+        reader.problem(
+            "api_token",
+            None,
+            f"missing: {action} an Egnyte API access token, or give client_id, client_secret and refresh_token",
+        )
+    return api_token, client_id, client_secret, refresh_token
+
+
+def _already_reported(reader: _Reader, key: str) -> bool:
+    return any(problem.startswith(f"{key}:") for problem in reader.problems)
+
+
+def _unknown_keys(reader: _Reader) -> None:
+    for key in sorted(str(key) for key in reader.configuration if key not in _KNOWN_KEYS):
+        close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        reader.warnings.append(f"unknown configuration key {key!r} ignored{hint}")
+
+
+def parse_settings(configuration: Mapping[str, object] | None) -> Settings:
+    """Check `configuration` and return it as Settings; raise ConfigurationError listing every problem found."""
+    if configuration is None:
+        configuration = {}
+    if not isinstance(configuration, Mapping):
+        raise ConfigurationError(
+            f"configuration must be a JSON object of keys to values, not {type(configuration).__name__}"
+        )
+    reader = _Reader(configuration)
+    domain = _read_domain(reader)
+    base_url = _read_base_url(reader, domain)
+    api_token, client_id, client_secret, refresh_token = _read_credentials(reader)
+    integers = {key: reader.integer(key) for key in _INTEGERS}
+    floats = {key: reader.number(key) for key in _FLOATS}
+    booleans = {key: reader.boolean(key) for key in _BOOLEANS}
+    table_flags = [booleans[flag] for flag in TABLE_FLAGS.values()]
+    if not any(table_flags):
+        reader.problems.append(f"{', '.join(TABLE_FLAGS.values())}: all are false; enable at least one table")
+    _unknown_keys(reader)
+    if reader.problems:
+        count = len(reader.problems)
+        heading = "configuration.json has 1 problem:" if count == 1 else f"configuration.json has {count} problems:"
+        raise ConfigurationError("\n".join([heading, *(f"  - {problem}" for problem in reader.problems)]))
+    assert domain is not None and base_url is not None  # guaranteed when no problem was found
+    return Settings(
+        domain=domain,
+        base_url=base_url,
+        api_token=api_token,
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        warnings=tuple(reader.warnings),
+        **integers,
+        **floats,
+        **booleans,
+    )
