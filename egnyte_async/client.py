@@ -9,6 +9,7 @@ a 401 is cured by one shared token refresh when refresh credentials are configur
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -314,7 +315,5 @@ class EgnyteClient:
         allotted = response.headers.get("X-Accesstoken-Quota-Allotted")
         current = response.headers.get("X-Accesstoken-Quota-Current")
         if allotted and current:
-            try:
+            with contextlib.suppress(ValueError):
                 self.budget.observe_server_quota(int(allotted), int(current))
-            except ValueError:
-                pass
