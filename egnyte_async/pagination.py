@@ -97,14 +97,41 @@ def _shares_an_id(items: list[dict], tail: tuple[Any, ...]) -> bool:
     return any(item.get("id") in wanted for item in items)
 
 
+class PageCap:
+    """What one endpoint's largest page really is, learnt while reading it.
+
+    Without a total, a page shorter than asked for is either the listing's end or the server capping the page
+    size below what was asked (Egnyte documents no maximum for some listings). The first time a short page of a
+    new length is met, the next page is read to tell which; what is learnt is shared by every listing of the
+    endpoint (the bookmarks of every user), so this costs a handful of calls a sync, not one per listing.
+    """
+
+    def __init__(self) -> None:
+        self.cap: int | None = None
+        self.longest_end = 0
+
+    def is_end(self, length: int) -> bool:
+        if self.cap is not None:
+            return length < self.cap
+        return length <= max(self.longest_end, OVERLAP)
+
+
 class Scanner:
     """Reads one listing from a position to its end."""
 
-    def __init__(self, client: EgnyteClient, listing: Listing, window: int, log: Log | None = None) -> None:
+    def __init__(
+        self,
+        client: EgnyteClient,
+        listing: Listing,
+        window: int,
+        log: Log | None = None,
+        cap: PageCap | None = None,
+    ) -> None:
         self.client = client
         self.listing = listing
         self.window = max(1, window)
         self.log = log or NullLog()
+        self.cap = cap or PageCap()
         self.stitches = 0
         self.pages_fetched = 0
 
@@ -122,42 +149,50 @@ class Scanner:
 
     async def pages(self, position: Position) -> AsyncIterator[ScannedPage]:
         listing = self.listing
-        page_size = listing.page_size
-        first = await self.fetch(position.index, page_size)
-        page, start = first, position.index
-        if page.total is not None and 0 < len(page.items) < page_size and start + len(page.items) < self._end(page):
-            # The server gives fewer records than asked although more remain: it caps the page size lower.
-            page_size = len(page.items)
-            self.log.info(f"{listing.name}: Egnyte returns at most {page_size} records a page; paging by that")
-        step = page_size - OVERLAP
-        tail = position.tail
+        page_size = min(listing.page_size, self.cap.cap or listing.page_size)
+        start, tail = position.index, position.tail
+        page = await self.fetch(start, page_size)
         pending: deque[tuple[int, asyncio.Task[Page]]] = deque()
-        next_index = start + step
+        next_index = start + page_size - OVERLAP
+        probing: int | None = None  # the length of a short page whose successor tells end from cap
         try:
             while True:
                 if tail and start != listing.first_index and not _shares_an_id(page.items, tail):
                     self._cancel(pending)
-                    start, page = await self._step_back(start, step, page_size, tail)
-                    next_index = start + step
+                    start, page = await self._step_back(start, page_size - OVERLAP, page_size, tail)
+                    next_index = start + page_size - OVERLAP
                 page = await self._unless_repeated(page, start, page_size, tail)
-                done = len(page.items) < page_size or (
-                    page.total is not None and start + len(page.items) >= self._end(page)
-                )
+                length = len(page.items)
+                if probing is not None:
+                    if length <= OVERLAP:
+                        self.cap.longest_end = max(self.cap.longest_end, probing)
+                    else:
+                        self.cap.cap = probing
+                        self.log.info(f"{listing.name}: Egnyte returns at most {probing} records a page")
+                    probing = None
+                if page.total is not None:
+                    done = length == 0 or start + length >= self._end(page)
+                    short = not done and length < page_size
+                else:
+                    done = length < page_size and self.cap.is_end(length)
+                    short = not done and length < page_size
+                    probing = length if short else None
+                if short:
+                    # Fewer records than asked although more remain: page by what the server gives.
+                    self._cancel(pending)
+                    page_size = max(length, OVERLAP + 1)
+                    next_index = start + page_size - OVERLAP
                 new_tail = tuple(_ids(page.items)[-TAIL_SIZE:]) or tail
-                after = Position(start + len(page.items) - (0 if done else OVERLAP), new_tail)
+                after = Position(start + length - (0 if done else OVERLAP), new_tail)
                 yield ScannedPage(page.items, Position(start, tail), after, page.total, done)
                 if done:
                     return
                 tail = new_tail
-                if page.total is not None:
-                    end = self._end(page)
-                    while len(pending) < self.window and next_index < end:
-                        pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
-                        next_index += step
-                else:
-                    while len(pending) < self.window:
-                        pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
-                        next_index += step
+                step = page_size - OVERLAP
+                end = self._end(page) if page.total is not None else None
+                while len(pending) < (1 if probing is not None else self.window) and (end is None or next_index < end):
+                    pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
+                    next_index += step
                 if not pending:
                     # The total shrank below the next index while the scan ran: read once more to be sure.
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))

@@ -12,7 +12,7 @@ from typing import Any
 from egnyte_async.errors import NotFoundError, PermissionDeniedError, UnexpectedResponseError
 from egnyte_async.items import Rows
 from egnyte_async.mapping import map_bookmark
-from egnyte_async.pagination import Listing, Position, Scanner, parse_bookmarks_page
+from egnyte_async.pagination import Listing, PageCap, Position, Scanner, parse_bookmarks_page
 from egnyte_async.tables.context import StreamContext, map_records
 from egnyte_async.tables.groups import skip_through
 from egnyte_async.tables.ordered import ordered_map
@@ -33,6 +33,7 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
     last_done = state.get("after_user_id")
     listed = 0
     failed: list[str] = []
+    cap = PageCap()  # learnt once, shared by every user's listing
 
     async def bookmarks_of(user: dict) -> list[dict] | None:
         nonlocal listed
@@ -51,7 +52,7 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
         )
         found: list[dict] = []
         try:
-            async for page in Scanner(ctx.client, listing, 1, ctx.log).pages(Position(0)):
+            async for page in Scanner(ctx.client, listing, 1, ctx.log, cap).pages(Position(0)):
                 found.extend(page.items)
         except (PermissionDeniedError, NotFoundError, UnexpectedResponseError) as error:
             failed.append(username)

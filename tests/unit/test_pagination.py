@@ -103,6 +103,43 @@ def test_server_that_caps_the_page_size_lower_is_followed():
     assert sorted(set(seen(pages))) == list(range(1, 301))
 
 
+def test_listing_without_total_learns_a_lower_cap_and_shares_it():
+    from egnyte_async.pagination import PageCap
+
+    cap = PageCap()
+
+    async def read(listing, window=3):
+        spec = listing_spec(listing, 100)
+        async with client_for(listing) as client:
+            return [p async for p in Scanner(client, spec, window, cap=cap).pages(Position(0))]
+
+    first = LiveListing(range(1, 131), scim=False, with_total=False, max_count=40)
+    assert sorted(set(seen(asyncio.run(read(first))))) == list(range(1, 131))
+    assert cap.cap == 40
+    second = LiveListing(range(1, 81), scim=False, with_total=False, max_count=40)
+    assert sorted(set(seen(asyncio.run(read(second, window=1))))) == list(range(1, 81))
+    assert second.requests == 3  # 40 + 39 + the short last page: the cap is known, no probing
+
+
+def test_short_pages_that_really_end_cost_one_probe_per_new_length():
+    from egnyte_async.pagination import PageCap
+
+    cap = PageCap()
+    requests = 0
+    for size in (3, 2, 3, 1, 3):
+        listing = LiveListing(range(1, size + 1), scim=False, with_total=False)
+        asyncio.run(scan_with_cap(listing, cap))
+        requests += listing.requests
+    assert cap.cap is None and cap.longest_end == 3
+    assert requests == 5 + 1  # one probe, the first time a page of 3 came back short
+
+
+async def scan_with_cap(listing, cap):
+    spec = listing_spec(listing, 100)
+    async with client_for(listing) as client:
+        return [p async for p in Scanner(client, spec, 3, cap=cap).pages(Position(0))]
+
+
 def test_deletions_before_the_position_do_not_skip_records():
     # 30 records vanish at the front just before the second page is served: every later page shifts left.
     mutations = {2: [("delete", 0)] * 30}
@@ -145,12 +182,13 @@ mutation = st.tuples(st.sampled_from(["delete", "insert"]), st.integers(min_valu
     window=st.integers(min_value=1, max_value=6),
     scim=st.booleans(),
     with_total=st.booleans(),
+    server_cap=st.sampled_from([100, 7, 23]),
     churn=st.dictionaries(st.integers(min_value=1, max_value=40), st.lists(mutation, max_size=8), max_size=10),
 )
-def test_no_record_present_throughout_is_ever_skipped(size, page_size, window, scim, with_total, churn):
+def test_no_record_present_throughout_is_ever_skipped(size, page_size, window, scim, with_total, server_cap, churn):
     """Any listing, page size, window and churn: every record that exists from start to end is handed out."""
     ids = [i * 4 for i in range(1, size + 1)]
-    listing = LiveListing(ids, scim=scim, with_total=with_total, mutations=churn)
+    listing = LiveListing(ids, scim=scim, with_total=with_total, mutations=churn, max_count=server_cap)
     original = set(ids)
     deleted: set[int] = set()
     handle = listing.handle
