@@ -14,7 +14,7 @@ from egnyte_async.items import Rows
 from egnyte_async.mapping import map_bookmark
 from egnyte_async.pagination import Listing, PageCap, Position, Scanner, parse_bookmarks_page
 from egnyte_async.tables.context import StreamContext, map_records
-from egnyte_async.tables.groups import skip_through
+from egnyte_async.tables.groups import not_in_tail, skip_through
 from egnyte_async.tables.ordered import ordered_map
 from egnyte_async.tables.users import users_listing
 
@@ -34,6 +34,13 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
     listed = 0
     failed: list[str] = []
     cap = PageCap()  # learnt once, shared by every user's listing
+    offset_base = 1 if state.get("offset_base") == 1 else 0
+
+    def use_one_based_offsets() -> None:
+        nonlocal offset_base
+        if offset_base == 0:
+            offset_base = 1
+            ctx.log.info("bookmarks: Egnyte refused offset 0; its bookmark offsets count from 1 here")
 
     async def bookmarks_of(user: dict) -> list[dict] | None:
         nonlocal listed
@@ -41,19 +48,27 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
         if username is None:
             ctx.log.warning(f"bookmarks: user {user.get('id')} has no userName; their bookmarks cannot be listed")
             return None
-        listing = Listing(
-            f"bookmarks of {username}",
-            "/pubapi/v1/bookmarks",
-            "offset",
-            0,
-            ctx.page_size,
-            parse_bookmarks_page,
-            act_as=username,
-        )
         found: list[dict] = []
         try:
-            async for page in Scanner(ctx.client, listing, 1, ctx.log, cap).pages(Position(0)):
-                found.extend(page.items)
+            while True:
+                listing = Listing(
+                    f"bookmarks of {username}",
+                    "/pubapi/v1/bookmarks",
+                    "offset",
+                    offset_base,
+                    ctx.page_size,
+                    parse_bookmarks_page,
+                    act_as=username,
+                )
+                try:
+                    async for page in Scanner(ctx.client, listing, 1, ctx.log, cap).pages(Position(offset_base)):
+                        found.extend(page.items)
+                except UnexpectedResponseError as error:
+                    if error.status == 400 and offset_base == 0 and not found and "offset" in str(error).lower():
+                        use_one_based_offsets()
+                        continue
+                    raise
+                break
         except (PermissionDeniedError, NotFoundError, UnexpectedResponseError) as error:
             failed.append(username)
             if listed == 0 and len(failed) >= FAILURES_BEFORE_GIVING_UP:
@@ -65,14 +80,16 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
             ctx.log.warning(f"bookmarks: skipped the bookmarks of {username}: {error}")
             return None
         listed += 1
-        return found
+        return list({bookmark.get("id"): bookmark for bookmark in found}.values())  # pages overlap by one
 
     async for page in users.pages(Position.from_state(state.get("scan"), 1)):
         items = page.items
         if last_done is not None:
             items = skip_through(items, last_done)
             last_done = None
+        items = not_in_tail(items, page.start.tail)
         async for user, found in ordered_map(items, bookmarks_of, ctx.window):
             rows = map_records("bookmarks", found or [], map_bookmark, ctx.log, _username(user))
-            yield Rows(STREAM, rows, {"scan": page.start.to_state(), "after_user_id": user.get("id")})
-        yield Rows(STREAM, [], {} if page.last else {"scan": page.after.to_state()})
+            position = {"scan": page.start.to_state(), "after_user_id": user.get("id"), "offset_base": offset_base}
+            yield Rows(STREAM, rows, position)
+        yield Rows(STREAM, [], {"offset_base": offset_base, **({} if page.last else {"scan": page.after.to_state()})})

@@ -40,6 +40,14 @@ def skip_through(items: list[dict], last_done: Any) -> list[dict]:
     return items
 
 
+def not_in_tail(items: list[dict], tail: tuple[Any, ...]) -> list[dict]:
+    """Drops the records the previous page already ended with (the pages' overlap): each costs a call."""
+    if not tail:
+        return items
+    done = set(tail)
+    return [item for item in items if item.get("id") not in done]
+
+
 async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Rows]:
     listing = Listing(STREAM, "/pubapi/v2/groups", "startIndex", 1, ctx.page_size, parse_scim_page)
     scanner = Scanner(ctx.client, listing, ctx.window, ctx.log)
@@ -64,6 +72,7 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
         if last_done is not None:
             items = skip_through(items, last_done)
             last_done = None
+        items = not_in_tail(items, page.start.tail)
         async for group, body in ordered_map(items, detail, ctx.window):
             if body is None:
                 continue
