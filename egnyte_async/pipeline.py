@@ -277,12 +277,24 @@ class Sync:
                 if report.quota_resets_at
                 else ""
             )
-            where = ", ".join(f"{name} at {self.state.position(name) or 'start'}" for name in report.stopped)
+            where = "; ".join(
+                f"{name}: {self.report.progress[name].rows} rows this sync, {describe(self.state.position(name))}"
+                for name in report.stopped
+            )
             self.log.warning(
                 f"the request budget for this sync is spent ({self.budget.used} requests; daily_request_limit "
                 f"{self.options.daily_request_limit}){resets}. Stopped early: {where}. The next sync carries on "
                 "from there."
             )
+
+
+def describe(position: dict[str, Any]) -> str:
+    """A stream's position in words, for the log."""
+    scan = position.get("scan") or {}
+    index = scan.get("index", (scan.get("position") or {}).get("index"))
+    if index is None:
+        return "next sync starts a new scan" if "cursor" in position or not position else "resumes where it stopped"
+    return f"resumes at record {index}"
 
 
 def _object(body: Any) -> Any:
