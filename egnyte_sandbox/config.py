@@ -1,0 +1,154 @@
+"""Everything that shapes a sandbox: tenant sizes, credentials, limits, faults and one switch per UNSURE point.
+
+The switches exist because the real API is only partly documented: wherever sources disagree, the sandbox can
+serve each variant so that the connector's tests cover all of them rather than one guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .dates import DATE_FORMATS
+
+FAULT_KINDS = (
+    "500",
+    "502",
+    "503",
+    "504",
+    "reset",
+    "truncated",
+    "malformed",
+    "slow",
+    "expire_token",
+    "repeat_page",
+    "bad_envelope",
+)
+DEFAULT_FAULT_KINDS = ("500", "502", "503", "504", "reset", "truncated", "malformed", "slow", "expire_token")
+
+CHOICES: dict[str, tuple[object, ...]] = {
+    "throttle_style": ("mashery", "429"),
+    "items_per_page": ("returned", "requested"),
+    "over_max_count": ("clamp", "reject"),
+    "user_id_type": ("number", "string"),
+    "date_format": DATE_FORMATS,
+    "notes_time_filter": ("iso", "date", "ignore"),
+    "notes_bounds": ("inclusive", "exclusive"),
+    "notes_order": ("asc", "desc"),
+    "invalid_token_style": ("html", "json", "403"),
+    "v1_error_style": ("errors", "inputErrors", "message", "text", "html"),
+    "bookmarks_offset_base": (0, 1),
+}
+
+ANCHOR = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def fixed_anchor() -> datetime:
+    """The default "now" of the generated data: fixed, so the same seed always yields the same tenant."""
+    return ANCHOR
+
+
+@dataclass
+class FaultPlan:
+    """Which requests fail and how.
+
+    Requests are numbered from 1 in arrival order, counting every request except the `/_sandbox/` control
+    endpoints (so token requests count too); `schedule` maps such numbers to a fault kind for exact tests, and
+    `rate` draws faults from `kinds` with a hash of (seed, request number), so a run is reproducible.
+    A fault that cannot apply to a request (expire_token on the static token, repeat_page on a detail call...)
+    leaves the request untouched and is not counted.
+    """
+
+    rate: float = 0.0
+    kinds: tuple[str, ...] = DEFAULT_FAULT_KINDS
+    schedule: dict[int, str] = field(default_factory=dict)
+    slow_s: float = 60.0
+    paths: tuple[str, ...] = ()
+    expire_static: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [kind for kind in (*self.kinds, *self.schedule.values()) if kind not in FAULT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; expected some of {FAULT_KINDS}")
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError("fault rate must be within [0, 1]")
+        if self.rate and not self.kinds:
+            raise ValueError("a fault rate needs at least one fault kind")
+
+
+@dataclass
+class SandboxConfig:
+    """The whole behaviour of one sandbox; egnyte_sandbox/README.md says what each switch mirrors."""
+
+    seed: int = 1
+    users: int = 50
+    groups: int = 5
+    members_per_group: int = 10
+    notes: int = 200
+    bookmarks_per_user: int = 2
+    admin_username: str = "admin"
+    static_token: str = "sandbox-token"
+    client_id: str = "sandbox-client"
+    client_secret: str = "sandbox-secret"
+    refresh_token: str = "sandbox-refresh"
+    user_password: str = "sandbox-password"
+    email_domain: str = "acme-sandbox.com"
+    token_lifetime_s: float = 3600.0
+    token_requests_per_hour: int | None = 100
+    qps_limit: float | None = 2.0
+    daily_quota: int | None = 1000
+    throttle_style: str = "mashery"
+    accesstoken_headers: bool = True
+    invalid_token_style: str = "html"
+    latency_s: float = 0.0
+    jitter_s: float = 0.0
+    items_per_page: str = "returned"
+    over_max_count: str = "clamp"
+    scim_max_count: int = 100
+    notes_max_count: int = 100
+    bookmarks_max_count: int = 100
+    user_id_type: str = "number"
+    date_format: str = "egnyte"
+    notes_time_filter: str = "iso"
+    notes_bounds: str = "inclusive"
+    notes_order: str = "asc"
+    notes_total: bool = True
+    notes_count_key: bool = True
+    notes_file_id: bool = False
+    bookmarks_total: bool = False
+    bookmarks_offset_base: int = 0
+    scim_schemas: bool = True
+    optional_user_dates: bool = True
+    userinfo_email: bool = True
+    v1_error_style: str = "errors"
+    churn_per_list_request: int = 0
+    record_requests: bool = True
+    request_log_limit: int | None = 100_000
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], datetime] = fixed_anchor
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def __post_init__(self) -> None:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r}; expected one of {allowed}")
+        for name in ("users", "groups", "members_per_group", "notes", "bookmarks_per_user", "churn_per_list_request"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.users < 1:
+            raise ValueError("a tenant needs at least one user: the admin behind the static token")
+        if self.bookmarks_per_user > 100:
+            raise ValueError("bookmarks_per_user is a mean and must be at most 100")
+        if self.groups >= 1 << 27 or self.users >= 1 << 28 or self.notes >= 1 << 30:
+            raise ValueError("tenant sizes beyond 100 million records are not supported")
+        for name in ("scim_max_count", "notes_max_count", "bookmarks_max_count"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.qps_limit is not None and self.qps_limit <= 0:
+            raise ValueError("qps_limit must be positive or None")
+        if self.daily_quota is not None and self.daily_quota <= 0:
+            raise ValueError("daily_quota must be positive or None")

@@ -1,0 +1,222 @@
+"""The tenant: users, groups, notes and bookmarks, deterministic from the seed, generated on demand.
+
+Nothing proportional to the tenant's size is built at start-up; every page is computed from its position.
+Mutations (by tests, or by churn while a sync runs) are recorded as small sorted edit lists, so pages shift
+exactly as they would on a live tenant while everything else stays generated.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from .bookmarks import BookmarkStore
+from .config import SandboxConfig
+from .dates import MS_PER_DAY, DateRenderer, to_ms
+from .groups import GroupStore
+from .mixing import salt
+from .notes import NoteStore
+from .ordering import Entry
+from .pools import build_pools
+from .users import HISTORY_DAYS, UserStore
+
+RESOURCES = ("users", "groups", "notes", "bookmarks")
+
+
+class Tenant:
+    """One Egnyte domain's data, as the API serves it (current state, after any mutations)."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        cfg = self.config
+        self.anchor_ms = to_ms(cfg.wall_clock())
+        anchor_day = self.anchor_ms // MS_PER_DAY
+        first_day = anchor_day - HISTORY_DAYS - 366
+        self.render = DateRenderer(cfg.date_format, first_day, anchor_day + 2 * 366 - first_day)
+        self.pools = build_pools(cfg.seed)
+        self.users = UserStore(cfg, self.pools, self.anchor_ms, self.render)
+        self.groups = GroupStore(cfg, self.pools, self.users)
+        self.notes = NoteStore(cfg, self.pools, self.users, self.anchor_ms, self.render)
+        self.bookmarks = BookmarkStore(cfg, self.pools, self.users, self.anchor_ms, self.render)
+        self.rng = random.Random(salt(cfg.seed, "mutations"))
+
+    # --- counts -----------------------------------------------------------------------------------------
+    @property
+    def user_count(self) -> int:
+        return len(self.users.index)
+
+    @property
+    def group_count(self) -> int:
+        return len(self.groups.index)
+
+    @property
+    def note_count(self) -> int:
+        return len(self.notes.index)
+
+    @property
+    def bookmark_count(self) -> int:
+        return self.bookmarks.total
+
+    # --- users --------------------------------------------------------------------------------------------
+    def iter_users(self) -> Iterator[dict[str, Any]]:
+        """Every current user, in listing order. Do not mutate the tenant while iterating."""
+        record = self.users.record
+        for ordinal, _ in self.users.index:
+            yield record(ordinal)
+
+    def users_page(self, start: int, count: int) -> list[dict[str, Any]]:
+        """Users at 0-based positions [start, start + count)."""
+        return self.users.page(start, count)
+
+    def user_entry(self, username: str) -> Entry | None:
+        return self.users.find(username)
+
+    def find_user(self, username: str) -> dict[str, Any] | None:
+        entry = self.users.find(username)
+        return self.users.record(entry[0]) if entry else None
+
+    def is_admin(self, username: str) -> bool:
+        entry = self.users.find(username)
+        return bool(entry) and self.users.identity(entry[0]).is_admin
+
+    def userinfo(self, username: str) -> dict[str, Any] | None:
+        """`GET /pubapi/v1/userinfo` for this user."""
+        entry = self.users.find(username)
+        if entry is None:
+            return None
+        user = self.users.record(entry[0])
+        info = {
+            "id": user["id"],
+            "username": user["userName"],
+            "first_name": user["name"]["givenName"],
+            "last_name": user["name"].get("familyName", ""),
+        }
+        if self.config.userinfo_email:
+            info["email"] = user["email"]
+        return info
+
+    def add_user(self, position: int | None = None) -> dict[str, Any] | None:
+        """Add a user landing at `position` (random when None); None if no id fits there."""
+        index = self.users.index
+        ordinal = index.insert_at(self._position(position, len(index) + 1), self.rng)
+        if ordinal is None:
+            return None
+        self.bookmarks.owner_added((ordinal, None))
+        return self.users.record(ordinal)
+
+    def remove_user(self, position: int) -> dict[str, Any]:
+        """Remove the user at `position`; the admin behind the static token cannot be removed."""
+        entry = self.users.index.at(position)
+        if entry[0] == self.users.admin_ordinal:
+            raise ValueError("the admin user cannot be removed")
+        record = self.users.record(entry[0])
+        self.bookmarks.owner_removed(entry)
+        self.users.index.remove_at(position)
+        return record
+
+    # --- groups -------------------------------------------------------------------------------------------
+    def iter_groups(self) -> Iterator[dict[str, Any]]:
+        """Every current group as a list item `{"id", "displayName"}`, in listing order."""
+        item = self.groups.item
+        for ordinal, _ in self.groups.index:
+            yield item(ordinal)
+
+    def groups_page(self, start: int, count: int) -> list[dict[str, Any]]:
+        return self.groups.page(start, count)
+
+    def group_detail(self, group_id: str) -> dict[str, Any]:
+        """The group with its members; KeyError if no such group."""
+        entry = self.groups.find(group_id)
+        if entry is None:
+            raise KeyError(group_id)
+        return self.groups.detail(entry)
+
+    def add_group(self, position: int | None = None) -> dict[str, Any] | None:
+        index = self.groups.index
+        ordinal = index.insert_at(self._position(position, len(index) + 1), self.rng)
+        return None if ordinal is None else self.groups.item(ordinal)
+
+    def remove_group(self, position: int) -> dict[str, Any]:
+        ordinal, _ = self.groups.index.remove_at(position)
+        return self.groups.item(ordinal)
+
+    # --- notes --------------------------------------------------------------------------------------------
+    def iter_notes(self) -> Iterator[dict[str, Any]]:
+        """Every current note, in ascending creation order (whatever notes_order says)."""
+        return self.notes.iter_records()
+
+    def add_note(self, position: int | None = None) -> dict[str, Any] | None:
+        index = self.notes.index
+        ordinal = index.insert_at(self._position(position, len(index) + 1), self.rng)
+        return None if ordinal is None else self.notes.record(ordinal)
+
+    def remove_note(self, position: int) -> dict[str, Any]:
+        ordinal, _ = self.notes.index.remove_at(position)
+        return self.notes.record(ordinal)
+
+    # --- bookmarks ----------------------------------------------------------------------------------------
+    def _owner(self, username: str) -> Entry:
+        entry = self.users.find(username)
+        if entry is None:
+            raise KeyError(username)
+        return entry
+
+    def bookmarks_of(self, username: str) -> list[dict[str, Any]]:
+        """All bookmarks of the user, in id order; KeyError for an unknown user."""
+        owner = self._owner(username)
+        return self.bookmarks.page(owner, username, 0, self.bookmarks.count_of(owner))
+
+    def bookmarks_page(self, username: str, offset: int, count: int) -> list[dict[str, Any]]:
+        return self.bookmarks.page(self._owner(username), username, offset, count)
+
+    def bookmark_count_of(self, username: str) -> int:
+        return self.bookmarks.count_of(self._owner(username))
+
+    def add_bookmark(self, username: str, position: int | None = None) -> dict[str, Any] | None:
+        ordinal = self.bookmarks.add(self._owner(username), position, self.rng)
+        return None if ordinal is None else self.bookmarks.record(ordinal, username)
+
+    def remove_bookmark(self, username: str, position: int) -> dict[str, Any]:
+        ordinal = self.bookmarks.remove(self._owner(username), position)
+        return self.bookmarks.record(ordinal, username)
+
+    # --- churn --------------------------------------------------------------------------------------------
+    def churn(self, resource: str, count: int, rng: random.Random, username: str | None = None) -> int:
+        """Apply `count` random adds/removes to one resource, anywhere in its order; return how many applied.
+
+        Adds and removes are equally likely, so sizes drift little; the admin is never removed.
+        """
+        applied = 0
+        for _ in range(count):
+            remove = rng.random() < 0.5
+            if resource == "bookmarks":
+                if username is None:
+                    raise ValueError("bookmark churn needs a username")
+                owner = self._owner(username)
+                size = self.bookmarks.count_of(owner)
+                if remove and size:
+                    self.bookmarks.remove(owner, rng.randrange(size))
+                    applied += 1
+                elif self.bookmarks.add(owner, rng.randrange(size + 1), rng) is not None:
+                    applied += 1
+                continue
+            index = {"users": self.users.index, "groups": self.groups.index, "notes": self.notes.index}[resource]
+            if remove and len(index) > 1:
+                position = rng.randrange(len(index))
+                if resource == "users" and index.at(position)[0] == self.users.admin_ordinal:
+                    continue
+                if resource == "users":
+                    self.bookmarks.owner_removed(index.at(position))
+                index.remove_at(position)
+                applied += 1
+            else:
+                ordinal = index.insert_at(rng.randrange(len(index) + 1), rng)
+                if ordinal is not None:
+                    if resource == "users":
+                        self.bookmarks.owner_added((ordinal, None))
+                    applied += 1
+        return applied
+
+    def _position(self, position: int | None, bound: int) -> int:
+        return self.rng.randrange(bound) if position is None else position

@@ -1,0 +1,103 @@
+"""Per-token rate limits on a fake clock: Mashery's 403 answers, the 429 variant, and the X-Accesstoken headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import FakeClock, bearer, open_sandbox, quiet_config
+
+
+def limited(**overrides: object) -> dict[str, object]:
+    return {"qps_limit": 2.0, "daily_quota": 1000, **overrides}
+
+
+async def test_per_second_limit_mashery_style() -> None:
+    async with open_sandbox(**limited()) as sbx:
+        first = await sbx.client.get("/pubapi/v1/userinfo")
+        assert first.headers["X-Accesstoken-Qps-Allotted"] == "2"
+        assert first.headers["X-Accesstoken-Qps-Current"] == "1"
+        assert first.headers["X-Accesstoken-Quota-Allotted"] == "1000"
+        assert first.headers["X-Accesstoken-Quota-Current"] == "1"
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        throttled = await sbx.client.get("/pubapi/v1/userinfo")
+        assert throttled.status_code == 403
+        assert throttled.headers["X-Mashery-Error-Code"] == "ERR_403_DEVELOPER_OVER_QPS"
+        assert throttled.headers["Retry-After"] == "1"
+        assert throttled.text == "<h1>Developer Over Qps</h1>"
+        assert throttled.headers["X-Accesstoken-Quota-Current"] == "2"  # throttled calls are not counted
+        sbx.clock.advance(0.5)
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 403
+        assert sbx.state.stats.throttled_qps == 2
+        assert [r.throttled for r in sbx.state.requests] == [None, None, "qps", None, "qps"]
+
+
+async def test_limits_are_per_token() -> None:
+    async with open_sandbox(**limited(qps_limit=1.0)) as sbx:
+        other = (
+            await sbx.client.post(
+                "/puboauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": "sandbox-client",
+                    "client_secret": "sandbox-secret",
+                    "refresh_token": "sandbox-refresh",
+                },
+            )
+        ).json()["access_token"]
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 403
+        assert (await sbx.client.get("/pubapi/v1/userinfo", headers=bearer(other))).status_code == 200
+
+
+async def test_daily_quota_mashery_style_with_retry_after_until_the_window_ends() -> None:
+    async with open_sandbox(**limited(qps_limit=None, daily_quota=3)) as sbx:
+        for _ in range(3):
+            assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+            sbx.clock.advance(600.0)
+        over = await sbx.client.get("/pubapi/v1/userinfo")
+        assert over.status_code == 403
+        assert over.headers["X-Mashery-Error-Code"] == "ERR_403_DEVELOPER_OVER_RATE"
+        assert over.headers["Retry-After"] == str(86_400 - 1800)
+        assert over.text == "<h1>Developer Over Rate</h1>"
+        assert "X-Accesstoken-Qps-Allotted" not in over.headers
+        sbx.clock.advance(86_400 - 1800)
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        assert sbx.state.stats.throttled_quota == 1
+
+
+async def test_quota_reset_through_the_control_api() -> None:
+    async with open_sandbox(**limited(qps_limit=None, daily_quota=1)) as sbx:
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 403
+        assert (await sbx.client.post("/_sandbox/reset-quota")).status_code == 200
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+
+
+@pytest.mark.parametrize(("qps", "quota", "kind"), [(1.0, None, "qps"), (None, 1, "quota")])
+async def test_429_style_for_both_limits(qps: float | None, quota: int | None, kind: str) -> None:
+    async with open_sandbox(**limited(qps_limit=qps, daily_quota=quota, throttle_style="429")) as sbx:
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        throttled = await sbx.client.get("/pubapi/v1/userinfo")
+        assert throttled.status_code == 429
+        assert "X-Mashery-Error-Code" not in throttled.headers
+        assert int(throttled.headers["Retry-After"]) == (1 if kind == "qps" else 86_400)
+
+
+async def test_fractional_qps_and_headers_switched_off() -> None:
+    async with open_sandbox(**limited(qps_limit=0.5, daily_quota=None, accesstoken_headers=False)) as sbx:
+        ok = await sbx.client.get("/pubapi/v1/userinfo")
+        assert ok.status_code == 200 and not any(h.startswith("x-accesstoken") for h in ok.headers)
+        throttled = await sbx.client.get("/pubapi/v1/userinfo")
+        assert throttled.status_code == 403 and throttled.headers["Retry-After"] == "2"
+        sbx.clock.advance(2.0)
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+
+
+async def test_control_endpoints_and_token_endpoint_are_not_rate_limited() -> None:
+    config = quiet_config(qps_limit=1.0, daily_quota=1, clock=FakeClock())
+    async with open_sandbox(config) as sbx:
+        for _ in range(5):
+            assert (await sbx.client.get("/_sandbox/stats")).status_code == 200
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        assert sbx.state.stats.requests == 1
