@@ -86,6 +86,11 @@ class ScannedPage:
     last: bool
 
 
+def _step(page_size: int) -> int:
+    """How far apart consecutive pages start: one record of overlap, unless pages hold a single record."""
+    return page_size - OVERLAP if page_size > OVERLAP else page_size
+
+
 def _ids(items: list[dict]) -> list[Any]:
     return [item.get("id") for item in items]
 
@@ -113,7 +118,7 @@ class PageCap:
     def is_end(self, length: int) -> bool:
         if self.cap is not None:
             return length < self.cap
-        return length <= max(self.longest_end, OVERLAP)
+        return length <= self.longest_end
 
 
 class Scanner:
@@ -153,18 +158,23 @@ class Scanner:
         start, tail = position.index, position.tail
         page = await self.fetch(start, page_size)
         pending: deque[tuple[int, asyncio.Task[Page]]] = deque()
-        next_index = start + page_size - OVERLAP
+        next_index = start + _step(page_size)
         probing: int | None = None  # the length of a short page whose successor tells end from cap
         try:
             while True:
-                if tail and start != listing.first_index and not _shares_an_id(page.items, tail):
+                if (
+                    tail
+                    and page_size > OVERLAP
+                    and start != listing.first_index
+                    and not _shares_an_id(page.items, tail)
+                ):
                     self._cancel(pending)
-                    start, page = await self._step_back(start, page_size - OVERLAP, page_size, tail)
-                    next_index = start + page_size - OVERLAP
+                    start, page = await self._step_back(start, _step(page_size), page_size, tail)
+                    next_index = start + _step(page_size)
                 page = await self._unless_repeated(page, start, page_size, tail)
                 length = len(page.items)
                 if probing is not None:
-                    if length <= OVERLAP:
+                    if length <= page_size - _step(page_size):  # nothing beyond the overlap: it was the end
                         self.cap.longest_end = max(self.cap.longest_end, probing)
                     else:
                         self.cap.cap = probing
@@ -180,15 +190,15 @@ class Scanner:
                 if short:
                     # Fewer records than asked although more remain: page by what the server gives.
                     self._cancel(pending)
-                    page_size = max(length, OVERLAP + 1)
-                    next_index = start + page_size - OVERLAP
+                    page_size = length
+                    next_index = start + _step(page_size)
                 new_tail = tuple(_ids(page.items)[-TAIL_SIZE:]) or tail
-                after = Position(start + length - (0 if done else OVERLAP), new_tail)
+                after = Position(start + (length if done else _step(length)), new_tail)
                 yield ScannedPage(page.items, Position(start, tail), after, page.total, done)
                 if done:
                     return
                 tail = new_tail
-                step = page_size - OVERLAP
+                step = _step(page_size)
                 end = self._end(page) if page.total is not None else None
                 while len(pending) < (1 if probing is not None else self.window) and (end is None or next_index < end):
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))

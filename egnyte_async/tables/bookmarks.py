@@ -51,20 +51,21 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
         found: list[dict] = []
         try:
             while True:
+                base = offset_base
                 listing = Listing(
                     f"bookmarks of {username}",
                     "/pubapi/v1/bookmarks",
                     "offset",
-                    offset_base,
+                    base,
                     ctx.page_size,
                     parse_bookmarks_page,
                     act_as=username,
                 )
                 try:
-                    async for page in Scanner(ctx.client, listing, 1, ctx.log, cap).pages(Position(offset_base)):
+                    async for page in Scanner(ctx.client, listing, 1, ctx.log, cap).pages(Position(base)):
                         found.extend(page.items)
                 except UnexpectedResponseError as error:
-                    if error.status == 400 and offset_base == 0 and not found and "offset" in str(error).lower():
+                    if error.status == 400 and base == 0 and not found and "offset" in str(error).lower():
                         use_one_based_offsets()
                         continue
                     raise
