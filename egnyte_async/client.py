@@ -187,7 +187,7 @@ class EgnyteClient:
         def before_sleep(state: RetryCallState) -> None:
             self.stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
-            self.log.fine(f"retrying {what} after: {error}")
+            (self.log.info if self.options.debug_logging else self.log.debug)(f"retrying {what} after: {error}")
 
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RetryableError),
@@ -250,7 +250,7 @@ class EgnyteClient:
             raise ServerError(f"{what}: connection failed ({type(exc).__name__}: {exc})") from exc
         if self.options.debug_logging:
             elapsed_ms = (self._clock() - sent) * 1000
-            self.log.fine(
+            self.log.info(
                 f"GET {response.request.url.path}?{response.request.url.query.decode()} -> "
                 f"{response.status_code} in {elapsed_ms:.0f} ms"
             )

@@ -9,7 +9,7 @@ from typing import Protocol
 
 
 class Log(Protocol):
-    def fine(self, message: str) -> None: ...
+    def debug(self, message: str) -> None: ...
     def info(self, message: str) -> None: ...
     def warning(self, message: str) -> None: ...
     def severe(self, message: str) -> None: ...
@@ -18,10 +18,10 @@ class Log(Protocol):
 class NullLog:
     """Drops every message."""
 
-    def fine(self, message: str) -> None:
+    def debug(self, message: str) -> None:
         pass
 
-    info = warning = severe = fine
+    info = warning = severe = debug
 
 
 class RecordingLog:
@@ -30,8 +30,8 @@ class RecordingLog:
     def __init__(self) -> None:
         self.lines: list[tuple[str, str]] = []
 
-    def fine(self, message: str) -> None:
-        self.lines.append(("fine", message))
+    def debug(self, message: str) -> None:
+        self.lines.append(("debug", message))
 
     def info(self, message: str) -> None:
         self.lines.append(("info", message))

@@ -238,7 +238,7 @@ class Scanner:
             index = max(self.listing.first_index, index - step)
             page = await self.fetch(index, page_size)
             if index == self.listing.first_index or _shares_an_id(page.items, tail):
-                self.log.fine(f"{self.listing.name}: listing shifted during the scan; re-read from {index}")
+                self.log.debug(f"{self.listing.name}: listing shifted during the scan; re-read from {index}")
                 return index, page
 
     async def _unless_repeated(self, page: Page, start: int, page_size: int, tail: tuple[Any, ...]) -> Page:
@@ -248,7 +248,7 @@ class Scanner:
         for _ in range(REPEAT_RETRIES):
             if not (tail and len(page.items) == page_size and page.items[-1].get("id") == tail[-1]):
                 return page
-            self.log.fine(f"{self.listing.name}: page at {start} repeats the previous page; fetching it again")
+            self.log.debug(f"{self.listing.name}: page at {start} repeats the previous page; fetching it again")
             page = await self.fetch(start, page_size)
         return page
 

@@ -1,0 +1,83 @@
+"""Running the connector through the SDK's real core into DuckDB, and reading the warehouse back as rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from fivetran_connector_sdk import Logging
+
+from egnyte_async.dates import to_utc_iso
+from egnyte_async.mapping import TABLES
+
+
+def run_core(project: Path, configuration: dict[str, str], state: dict | None = None) -> dict:
+    """One sync through `core_adapter.run`, as `fivetran debug` runs it, minus the CLI's network checks."""
+    import connector
+    from fivetran_connector_sdk_cli import core_adapter
+
+    if Logging.LOG_LEVEL is None:
+        Logging.LOG_LEVEL = Logging.Level.WARNING
+    return core_adapter.run(connector.connector, str(project), configuration, state or {})
+
+
+def saved_state(project: Path) -> dict:
+    return json.loads((project / "files" / "state.json").read_text())
+
+
+def _normalize(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "UTC_DATETIME" or isinstance(value, datetime):
+        return to_utc_iso(value)
+    if kind == "JSON":
+        return json.loads(value) if isinstance(value, str) else value
+    return value
+
+
+def warehouse_rows(project: Path) -> dict[str, dict[tuple, dict]]:
+    """Every live row of every declared table, keyed by primary key, values as the mapper produces them."""
+    con = duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True)
+    try:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'tester'"
+            ).fetchall()
+        }
+        out: dict[str, dict[tuple, dict]] = {}
+        for table, spec in TABLES.items():
+            out[table] = {}
+            if table not in tables:
+                continue
+            cursor = con.execute(f'select * from tester."{table}" where not _fivetran_deleted')
+            names = [column[0] for column in cursor.description]
+            for values in cursor.fetchall():
+                stored = dict(zip(names, values, strict=True))
+                row = {column: _normalize(stored.get(column), kind) for column, kind in spec["columns"].items()}
+                out[table][tuple(row[key] for key in spec["primary_key"])] = row
+        return out
+    finally:
+        con.close()
+
+
+def duplicate_keys(project: Path) -> dict[str, int]:
+    """Rows sharing a primary key, per table: must always be zero."""
+    con = duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True)
+    try:
+        found = {}
+        for table, spec in TABLES.items():
+            keys = ", ".join(spec["primary_key"])
+            try:
+                (count,) = con.execute(
+                    f'select count(*) from (select {keys} from tester."{table}" group by {keys} having count(*) > 1)'
+                ).fetchone()
+            except duckdb.CatalogException:
+                continue
+            found[table] = count
+        return found
+    finally:
+        con.close()
