@@ -16,8 +16,9 @@ from egnyte_async.mapping import TABLES
 
 def run_core(project: Path, configuration: dict[str, str], state: dict | None = None) -> dict:
     """One sync through `core_adapter.run`, as `fivetran debug` runs it, minus the CLI's network checks."""
-    import connector
     from fivetran_connector_sdk_cli import core_adapter
+
+    import connector
 
     if Logging.LOG_LEVEL is None:
         Logging.LOG_LEVEL = Logging.Level.WARNING
