@@ -3,7 +3,9 @@
 A static `api_token` is used as it is. With `client_id`, `client_secret` and `refresh_token`, the token is
 refreshed when Egnyte rejects it (or at start when no `api_token` is given). Many requests may see the same 401
 at once; they all wait on one lock and only the first one asks the token endpoint, so the endpoint's own limit
-(100 requests an hour, answered 409 + Retry-After) is never spent on a stampede.
+(100 requests an hour, answered 409 + Retry-After) is never spent on a stampede. A token endpoint failing like
+a server (5xx, timeout, dropped connection, cut-off body) raises a retryable error: the request that needed the
+token is retried, within its `retry_attempts`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from egnyte_async.errors import AuthenticationError, RequestFailedError
+from egnyte_async.errors import AuthenticationError, InvalidBodyError, RequestFailedError, ServerError
 from egnyte_async.responses import retry_after_seconds
 
 TOKEN_PATH = "/puboauth/token"
@@ -77,8 +79,8 @@ class TokenProvider:
             try:
                 response = await http.post(TOKEN_PATH, data=form)
             except httpx.HTTPError as exc:
-                raise RequestFailedError(
-                    f"could not reach Egnyte's token endpoint to refresh the token: {exc!r}"
+                raise ServerError(
+                    f"could not reach Egnyte's token endpoint to refresh the token ({type(exc).__name__}: {exc})"
                 ) from exc
             if response.status_code == 409 and attempt < TOKEN_THROTTLE_RETRIES:
                 wait = retry_after_seconds(response) or 60.0
@@ -93,6 +95,9 @@ class TokenProvider:
                     f"Egnyte's token endpoint refused the refresh ({response.status_code}): check client_id, "
                     "client_secret and refresh_token, or issue a new refresh token."
                 )
+            if response.status_code == 408 or response.status_code >= 500:
+                # Retried with the request that needed the token, like any server error.
+                raise ServerError(f"Egnyte's token endpoint answered {response.status_code} to a token refresh")
             raise RequestFailedError(f"Egnyte's token endpoint answered {response.status_code} to a token refresh")
         raise RequestFailedError(
             "Egnyte's token endpoint is throttling token requests (409); the sync will retry on its next run"
@@ -101,8 +106,13 @@ class TokenProvider:
     def _read_token(self, response: httpx.Response) -> str:
         try:
             body = response.json()
+        except ValueError as exc:
+            raise InvalidBodyError(
+                f"Egnyte's token endpoint answered a body that is not JSON ({len(response.content)} bytes)"
+            ) from exc
+        try:
             token = body["access_token"]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise AuthenticationError("Egnyte's token endpoint answered without an access_token") from exc
         if not isinstance(token, str) or not token:
             raise AuthenticationError("Egnyte's token endpoint answered with an empty access_token")

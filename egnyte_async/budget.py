@@ -79,5 +79,15 @@ class RequestBudget:
             self._server_remaining -= 1
 
     def observe_server_quota(self, allotted: int, current: int) -> None:
-        """Egnyte's own count of the day's calls (response headers) caps what is left."""
-        self._server_remaining = max(0, allotted - current)
+        """Egnyte's own count of the day's calls (response headers) caps what is left.
+
+        It only ever lowers the estimate: a response's count was taken when it was admitted, before the calls
+        sent since (already subtracted by `take`), so an answer arriving late must not hand those calls back.
+        """
+        remaining = max(0, allotted - current)
+        if self._server_remaining is None or remaining < self._server_remaining:
+            self._server_remaining = remaining
+
+    def exhaust(self) -> None:
+        """Egnyte said the quota is spent (ERR_403_DEVELOPER_OVER_RATE): no further call this sync."""
+        self._server_remaining = 0

@@ -31,6 +31,7 @@ from egnyte_async.errors import (
     RetryableError,
     ServerError,
     ThrottledError,
+    TokenRejectedError,
     UnexpectedResponseError,
 )
 from egnyte_async.log import Log, NullLog
@@ -163,6 +164,9 @@ class EgnyteClient:
         failures = 0
         throttles = 0
 
+        def time_left() -> float:
+            return self._time_budget_s - (self._clock() - started)
+
         def should_stop(state: RetryCallState) -> bool:
             nonlocal failures, throttles
             error = state.outcome.exception() if state.outcome else None
@@ -172,7 +176,10 @@ class EgnyteClient:
             else:
                 failures += 1
                 over = failures > self.options.retry_attempts
-            return over or self._clock() - started > self._time_budget_s
+                # A server that asks for a pause longer than the time left will not be ready in time: stop now.
+                if isinstance(error, RetryableError) and error.retry_after is not None:
+                    over = over or min(error.retry_after, LONGEST_THROTTLE_WAIT_S) > time_left()
+            return over or time_left() < 0
 
         jitter = wait_random_exponential(multiplier=0.5, max=30)
 
@@ -181,8 +188,8 @@ class EgnyteClient:
             if isinstance(error, ThrottledError):
                 return 0.0  # the gate holds every request back for Retry-After
             if isinstance(error, RetryableError) and error.retry_after is not None:
-                return min(error.retry_after, LONGEST_THROTTLE_WAIT_S)
-            return jitter(state)
+                return min(error.retry_after, LONGEST_THROTTLE_WAIT_S)  # within the time left (should_stop)
+            return min(jitter(state), max(0.0, time_left()))
 
         def before_sleep(state: RetryCallState) -> None:
             self.stats.retries += 1
@@ -229,11 +236,17 @@ class EgnyteClient:
                 if act_as:
                     headers["X-Egnyte-Act-As"] = act_as
                 response = await self._send(path, params, headers, what)
-            if self._is_rejected_token(response) and not refreshed and self._tokens.can_refresh:
+            if self._is_rejected_token(response) and self._tokens.can_refresh:
+                if refreshed:
+                    # A second rejection in one attempt is another token's: retried, so a token that expires
+                    # again is refreshed again, while one the refresh never makes usable ends after retry_attempts.
+                    raise TokenRejectedError(
+                        f"{what}: Egnyte rejected the access token again right after refreshing it "
+                        f"({response.status_code} {error_text(response)})"
+                    )
                 refreshed = True
-                before = self._tokens.refreshes
                 await self._tokens.refresh(self._http, rejected=token)
-                self.stats.refreshes += self._tokens.refreshes - before
+                self.stats.refreshes = self._tokens.refreshes  # one count, however many requests waited on it
                 continue
             return self._read(response, parse, what)
 
@@ -277,6 +290,7 @@ class EgnyteClient:
         if status == 429 or (status == 403 and code == OVER_QPS):
             return self._throttled(retry_after, what)
         if status == 403 and code == OVER_RATE:
+            self.budget.exhaust()
             raise QuotaExhaustedError(
                 f"Egnyte says the token's daily request quota is spent ({what})", reset_after=retry_after
             )
@@ -297,11 +311,13 @@ class EgnyteClient:
             )
         if status == 408 or status >= 500:
             raise ServerError(f"{what}: Egnyte answered {status} ({error_text(response)})", retry_after=retry_after)
-        raise UnexpectedResponseError(f"{what}: Egnyte answered {status} ({error_text(response)})", status=status)
+        detail = error_text(response)
+        raise UnexpectedResponseError(f"{what}: Egnyte answered {status} ({detail})", status=status, detail=detail)
 
     def _throttled(self, retry_after: float | None, what: str) -> Any:
         wait = DEFAULT_THROTTLE_WAIT_S if retry_after is None else retry_after
         if wait > LONGEST_THROTTLE_WAIT_S:
+            self.budget.exhaust()
             raise QuotaExhaustedError(
                 f"Egnyte asked to pause for {wait:.0f} s ({what}); the sync stops here and resumes next run",
                 reset_after=wait,

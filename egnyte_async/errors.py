@@ -11,7 +11,8 @@
     ├── RetryableError              try the same request again, after a pause
     │   ├── ThrottledError          the server asked us to slow down (403 over QPS, 429)
     │   ├── ServerError             5xx, timeouts, broken connections
-    │   └── InvalidBodyError        a 200 whose body is not the JSON the endpoint promises
+    │   ├── InvalidBodyError        a 200 whose body is not the JSON the endpoint promises
+    │   └── TokenRejectedError      a token rejected again right after a refresh (it expired once more)
     └── QuotaExhaustedError         the day's calls are spent: stop asking, keep what was fetched, resume next sync
 
 Each message says what went wrong and what to do; none of them ever contains a secret.
@@ -45,11 +46,15 @@ class NotFoundError(FatalError):
 
 
 class UnexpectedResponseError(FatalError):
-    """A status or a body that no rule covers; failing loudly beats guessing."""
+    """A status or a body that no rule covers; failing loudly beats guessing.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    `status` is the HTTP status and `detail` Egnyte's own error text, apart from the connector's words around it.
+    """
+
+    def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.detail = detail
 
 
 class RequestFailedError(FatalError):
@@ -74,6 +79,11 @@ class ServerError(RetryableError):
 
 class InvalidBodyError(RetryableError):
     """A successful status with a body that is truncated, not JSON, or not the envelope the endpoint promises."""
+
+
+class TokenRejectedError(RetryableError):
+    """Egnyte rejected the token again after this very request had it refreshed: another expiry, or a refresh
+    that yields unusable tokens; the request is retried (bounded by `retry_attempts`), refreshing anew."""
 
 
 class QuotaExhaustedError(EgnyteError):

@@ -17,9 +17,11 @@ from typing import Any
 from egnyte_async.dates import to_utc_iso
 
 __all__ = [
+    "MAX_TEXT_LENGTH",
     "TABLES",
     "RecordError",
     "Warn",
+    "cap_long_values",
     "map_bookmark",
     "map_group",
     "map_group_members",
@@ -34,6 +36,10 @@ _LONG_MIN = -(2**63)
 _LONG_MAX = 2**63 - 1
 _BOOLEAN_TEXT = {"true": True, "false": False}
 _LONGEST_VALUE_IN_MESSAGE = 200
+#: The longest text kept in one value. Nothing Egnyte holds comes near it; a longer value (a runaway note, a
+#: corrupt field) would be refused by many destinations (a Snowflake VARCHAR holds 16 MB, a Redshift one 64 KB)
+#: and weigh on every sync that carries it, so it is cut, and the record kept.
+MAX_TEXT_LENGTH = 1_000_000
 
 
 class RecordError(ValueError):
@@ -372,4 +378,45 @@ def map_bookmark(obj: dict, creator: str, warn: Warn = _no_warning) -> Row:
     }
     extra = _check_dates(row, None, _BOOKMARK_DATES, "bookmarks", warn)
     row["extra"] = _add_unknown(obj, _BOOKMARK_FIELDS, extra)
+    return row
+
+
+def cap_long_values(table: str, row: Row, warn: Warn = _no_warning) -> Row:
+    """Cuts every text longer than MAX_TEXT_LENGTH, in a column or at the top of `extra`, to that length, in place.
+
+    The record is kept: its original length goes to extra as `truncated_<name>`, with a warning naming the record.
+    Key columns are left alone: cutting one could merge two records.
+    """
+    extra = row.get("extra")
+    long_columns = [column for column, value in row.items() if type(value) is str and len(value) > MAX_TEXT_LENGTH]
+    long_extras = (
+        [name for name, value in extra.items() if type(value) is str and len(value) > MAX_TEXT_LENGTH]
+        if type(extra) is dict
+        else []
+    )
+    if not long_columns and not long_extras:
+        return row
+    keys = TABLES[table]["primary_key"]
+    record = tuple(row.get(column) for column in keys)
+    shown = _shown(record[0] if len(record) == 1 else record)
+    extra = dict(extra) if type(extra) is dict else {}
+    for column in long_columns:
+        if column in keys:
+            continue
+        length = len(row[column])
+        row[column] = row[column][:MAX_TEXT_LENGTH]
+        extra[f"truncated_{column}"] = length
+        warn(
+            f"{table} record {shown}: {column} holds {length:,} characters; its first {MAX_TEXT_LENGTH:,} are kept "
+            f"(the full length is in extra.truncated_{column})"
+        )
+    for name in long_extras:
+        length = len(extra[name])
+        extra[name] = extra[name][:MAX_TEXT_LENGTH]
+        extra[f"truncated_{name}"] = length
+        warn(
+            f"{table} record {shown}: field {name} holds {length:,} characters; its first {MAX_TEXT_LENGTH:,} are "
+            f"kept in extra.{name} (the full length is in extra.truncated_{name})"
+        )
+    row["extra"] = extra or None
     return row

@@ -6,6 +6,10 @@ at least one id of the page before it (its "tail"): if it does not, the listing 
 scanner steps back until it finds common ground. A record that exists throughout a scan is never skipped;
 duplicates this causes are harmless, rows are upserted by key.
 
+A body whose envelope says it starts elsewhere than asked (SCIM `startIndex`, v1 `offset`) is another page's,
+a stale or repeated answer: it is fetched again. This is the only guard on a scan's first page, which has no page
+before it to overlap with.
+
 Pages are fetched in a sliding window (as many as `window` ahead, once the first page has told the total) but
 handed out strictly in order, so a position handed out with a page always means "everything before here is
 done": the contiguous watermark.
@@ -14,6 +18,8 @@ done": the contiguous watermark.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +43,8 @@ MAX_STITCHES = 100
 class Page:
     items: list[dict]
     total: int | None
+    #: The position the body says it starts at (SCIM `startIndex`, v1 `offset`), when it says.
+    index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ class Position:
             return cls(first_index)
         try:
             index = int(state["index"])
-            tail = tuple(state.get("tail") or ())
+            tail = tuple(_hashable(value) for value in state.get("tail") or ())
         except (KeyError, TypeError, ValueError):
             return cls(first_index)
         return cls(max(index, first_index), tail)
@@ -91,15 +99,29 @@ def _step(page_size: int) -> int:
     return page_size - OVERLAP if page_size > OVERLAP else page_size
 
 
+def _hashable(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True, default=str) if isinstance(value, (dict, list)) else value
+
+
+def record_key(item: Any) -> Any:
+    """What tells a record from the others across pages: its id, compared by its JSON text when it has an odd shape
+    (a list, an object); for a record without an id (or an item that is not an object), a digest of its content,
+    so that it still proves, or disproves, the overlap of two pages."""
+    if isinstance(item, dict) and item.get("id") is not None:
+        return _hashable(item["id"])
+    content = json.dumps(item, sort_keys=True, default=str).encode()
+    return "content:" + hashlib.sha1(content, usedforsecurity=False).hexdigest()[:20]
+
+
 def _ids(items: list[dict]) -> list[Any]:
-    return [item.get("id") for item in items]
+    return [record_key(item) for item in items]
 
 
 def _shares_an_id(items: list[dict], tail: tuple[Any, ...]) -> bool:
-    if not tail:
+    wanted = {key for key in tail if key is not None}  # (None: from a state saved before record_key)
+    if not wanted:
         return True
-    wanted = set(tail)
-    return any(item.get("id") in wanted for item in items)
+    return any(record_key(item) in wanted for item in items)
 
 
 class PageCap:
@@ -143,14 +165,17 @@ class Scanner:
     async def fetch(self, index: int, page_size: int) -> Page:
         listing = self.listing
         params = {**listing.params, listing.index_param: index, "count": page_size}
+        what = f"{listing.name} page at {listing.index_param}={index}"
         self.pages_fetched += 1
-        return await self.client.get(
-            listing.path,
-            params,
-            parse=listing.parse,
-            what=f"{listing.name} page at {listing.index_param}={index}",
-            act_as=listing.act_as,
-        )
+
+        def parse(body: Any) -> Page:
+            page = listing.parse(body)
+            if page.index is not None and page.index != index:
+                # Another page's body (a stale or repeated answer): nothing else could tell, on a first page.
+                raise InvalidBodyError(f"{what}: the body is the page at {listing.index_param}={page.index}")
+            return page
+
+        return await self.client.get(listing.path, params, parse=parse, what=what, act_as=listing.act_as)
 
     async def pages(self, position: Position) -> AsyncIterator[ScannedPage]:
         listing = self.listing
@@ -194,7 +219,7 @@ class Scanner:
                     next_index = start + _step(page_size)
                 new_tail = tuple(_ids(page.items)[-TAIL_SIZE:]) or tail
                 after = Position(start + (length if done else _step(length)), new_tail)
-                yield ScannedPage(page.items, Position(start, tail), after, page.total, done)
+                yield ScannedPage(self._objects(page.items, start), Position(start, tail), after, page.total, done)
                 if done:
                     return
                 tail = new_tail
@@ -211,6 +236,19 @@ class Scanner:
                 page = await task
         finally:
             self._cancel(pending)
+
+    def _objects(self, items: list[Any], start: int) -> list[dict]:
+        """The page's records; an item that is not a JSON object is no record: reported, and left out (it still
+        counts for the positions, which are the server's)."""
+        if all(isinstance(item, dict) for item in items):
+            return items
+        odd = [item for item in items if not isinstance(item, dict)]
+        shown = ", ".join(repr(item)[:100] for item in odd[:3])
+        self.log.warning(
+            f"{self.listing.name}: skipped {len(odd)} item(s) that are not JSON objects in the page at "
+            f"{self.listing.index_param}={start}: {shown}"
+        )
+        return [item for item in items if isinstance(item, dict)]
 
     def _end(self, page: Page) -> int:
         """The index just past the last record, by the page's total."""
@@ -246,21 +284,23 @@ class Scanner:
         page (fetching it again cures it), rarely records inserted before it (then the answer stays the same and
         is taken as it is: the next page moves on, and the overlap check still guards against a gap)."""
         for _ in range(REPEAT_RETRIES):
-            if not (tail and len(page.items) == page_size and page.items[-1].get("id") == tail[-1]):
+            if not (tail and len(page.items) == page_size and record_key(page.items[-1]) == tail[-1]):
                 return page
             self.log.debug(f"{self.listing.name}: page at {start} repeats the previous page; fetching it again")
             page = await self.fetch(start, page_size)
         return page
 
 
-def _require_list(body: Any, key: str, what: str) -> list[dict]:
+def _require_list(body: Any, key: str, what: str) -> list[Any]:
+    """The body's list of records; items that are not objects are the Scanner's to report (data, not a transient
+    fault: retrying would not cure them)."""
     if not isinstance(body, dict):
         raise InvalidBodyError(f"{what}: expected a JSON object, got {type(body).__name__}")
     items = body.get(key)
     if items is None:
         raise InvalidBodyError(f"{what}: the body has no '{key}' list (keys: {sorted(body)[:10]})")
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise InvalidBodyError(f"{what}: '{key}' is not a list of objects")
+    if not isinstance(items, list):
+        raise InvalidBodyError(f"{what}: '{key}' is not a list")
     return items
 
 
@@ -278,15 +318,16 @@ def _optional_int(body: dict, key: str) -> int | None:
 def parse_scim_page(body: Any) -> Page:
     """SCIM v2: `resources` and `totalResults` (itemsPerPage is never trusted)."""
     items = _require_list(body, "resources", "SCIM listing")
-    return Page(items, _optional_int(body, "totalResults"))
+    return Page(items, _optional_int(body, "totalResults"), _optional_int(body, "startIndex"))
 
 
 def parse_notes_page(body: Any) -> Page:
     items = _require_list(body, "notes", "notes listing")
-    return Page(items, _optional_int(body, "total_results"))
+    return Page(items, _optional_int(body, "total_results"), _optional_int(body, "offset"))
 
 
 def parse_bookmarks_page(body: Any) -> Page:
     items = _require_list(body, "bookmarks", "bookmarks listing")
     total = _optional_int(body, "total_results")
-    return Page(items, total if total is not None else _optional_int(body, "totalResults"))
+    total = total if total is not None else _optional_int(body, "totalResults")
+    return Page(items, total, _optional_int(body, "offset"))

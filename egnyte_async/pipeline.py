@@ -9,8 +9,9 @@ most `QUEUE_PAGES` pages, so memory stays flat whatever the tenant's size.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -109,6 +110,7 @@ class Sync:
         transport: httpx.AsyncBaseTransport | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.options = options
         self.state = SyncState.load(state)
@@ -116,6 +118,7 @@ class Sync:
         self.log = log
         self.transport = transport
         self.clock = clock
+        self.sleep = sleep
         self.started_at = now()
         self.budget = RequestBudget(
             options.daily_request_limit,
@@ -123,7 +126,8 @@ class Sync:
             QuotaWindow.from_state(self.state.quota, self.started_at),
             self.started_at,
         )
-        self.report = SyncReport(progress={name: StreamProgress() for name in options.streams})
+        self.streams = self.state.streams_to_sync(options.streams)
+        self.report = SyncReport(progress={name: StreamProgress() for name in self.streams})
         self._client: EgnyteClient | None = None
 
     # ---- the writing side: this thread -------------------------------------------------------------------------
@@ -133,6 +137,12 @@ class Sync:
         self._last_progress = started
         self._rows_since_checkpoint = 0
         failure: Failed | None = None
+        waiting = [name for name in self.options.streams if name not in self.streams]
+        if waiting:
+            self.log.info(
+                f"{', '.join(waiting)}: already synced in this round; this sync finishes {', '.join(self.streams)} "
+                "first (the previous sync stopped before they were done)"
+            )
         with start_blocking_portal(backend="asyncio") as portal:
             send, receive = anyio.create_memory_object_stream[Item](max_buffer_size=QUEUE_PAGES)
             future = portal.start_task_soon(self._fetch_all, send)
@@ -189,6 +199,7 @@ class Sync:
                 self._log_progress()
         elif isinstance(item, Finished):
             self.report.finished.append(item.stream)
+            self.state.finish(item.stream)
             self.log.info(f"{item.stream}: done, {self.report.progress[item.stream].rows} rows")
             self._checkpoint()
         elif isinstance(item, Stopped):
@@ -214,7 +225,10 @@ class Sync:
     # ---- the fetching side: the event loop -------------------------------------------------------------------
     async def _fetch_all(self, send: ObjectSendStream[Item]) -> None:
         options = self.options
-        async with send, EgnyteClient(options.client, self.budget, log=self.log, transport=self.transport) as client:
+        client = EgnyteClient(
+            options.client, self.budget, log=self.log, transport=self.transport, clock=self.clock, sleep=self.sleep
+        )
+        async with send, client:
             self._client = client
             page_size = clamp_page_size(options.page_size, self.log)
             window = max(1, options.client.max_concurrent_requests)
@@ -223,14 +237,14 @@ class Sync:
                 try:
                     await client.get("/pubapi/v1/userinfo", parse=_object, what="checking the token (userinfo)")
                 except QuotaExhaustedError as error:
-                    for name in options.streams:
+                    for name in self.streams:
                         await send.send(Stopped(name, str(error), error.reset_after))
                     return
                 except Exception as error:
                     await send.send(Failed("connection check", error))
                     return
             async with anyio.create_task_group() as group:
-                for name in options.streams:
+                for name in self.streams:
                     group.start_soon(self._fetch_stream, ctx, name, send.clone())
 
     async def _fetch_stream(self, ctx: StreamContext, name: str, send: ObjectSendStream[Item]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from egnyte_async.client import EgnyteClient
 from egnyte_async.log import Log
-from egnyte_async.mapping import RecordError
+from egnyte_async.mapping import RecordError, cap_long_values
 
 #: The most records Egnyte returns in one page of any of the four listings.
 EGNYTE_MAX_PAGE_SIZE = 100
@@ -42,7 +42,7 @@ def map_records(
     rows = []
     for record in records:
         try:
-            rows.append((table, mapper(record, *args, warn=log.warning)))
+            rows.append((table, cap_long_values(table, mapper(record, *args, warn=log.warning), log.warning)))
         except RecordError as error:
             log.warning(f"{table}: skipped a record that cannot be stored: {error}")
     return rows

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from egnyte_async.errors import InvalidBodyError, NotFoundError
 from egnyte_async.items import Rows
-from egnyte_async.mapping import RecordError, map_group, map_group_members
-from egnyte_async.pagination import Listing, Position, Scanner, parse_scim_page
+from egnyte_async.mapping import RecordError, cap_long_values, map_group, map_group_members
+from egnyte_async.pagination import Listing, Position, Scanner, parse_scim_page, record_key
 from egnyte_async.tables.context import StreamContext
 from egnyte_async.tables.ordered import ordered_map
 
@@ -34,8 +34,9 @@ def parse_group_detail(body: Any) -> dict:
 
 def skip_through(items: list[dict], last_done: Any) -> list[dict]:
     """The items after `last_done`; all of them when it is no longer listed (the page moved: redo it, harmlessly)."""
+    done = record_key({"id": last_done})
     for index, item in enumerate(items):
-        if item.get("id") == last_done:
+        if record_key(item) == done:
             return items[index + 1 :]
     return items
 
@@ -45,7 +46,12 @@ def not_in_tail(items: list[dict], tail: tuple[Any, ...]) -> list[dict]:
     if not tail:
         return items
     done = set(tail)
-    return [item for item in items if item.get("id") not in done]
+    return [item for item in items if record_key(item) not in done]
+
+
+def usable_id(value: Any) -> bool:
+    """Whether a group id can name a detail call and a row: a non-empty string, or a whole number."""
+    return (type(value) is str and bool(value.strip())) or type(value) is int
 
 
 async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Rows]:
@@ -66,9 +72,10 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
             return None
 
     async for page in scanner.pages(Position.from_state(state.get("scan"), 1)):
-        items = [group for group in page.items if group.get("id") is not None]
+        items = [group for group in page.items if usable_id(group.get("id"))]
         if len(items) < len(page.items):
-            ctx.log.warning(f"groups: {len(page.items) - len(items)} group(s) without an id skipped")
+            odd = ", ".join(repr(group.get("id"))[:100] for group in page.items if not usable_id(group.get("id")))
+            ctx.log.warning(f"groups: skipped {len(page.items) - len(items)} group(s) without a usable id: {odd}")
         if last_done is not None:
             items = skip_through(items, last_done)
             last_done = None
@@ -79,8 +86,13 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
             members = body.get("members") or []
             merged = {**group, **{k: v for k, v in body.items() if k not in ("members", "schemas")}}
             try:
-                rows: list[tuple[str, dict]] = [("groups", map_group(merged, members, warn=ctx.log.warning))]
-                members_rows = map_group_members(str(merged["id"]), members, warn=ctx.log.warning)
+                warn = ctx.log.warning
+                group_row = cap_long_values("groups", map_group(merged, members, warn=warn), warn)
+                rows: list[tuple[str, dict]] = [("groups", group_row)]
+                members_rows = [
+                    cap_long_values("group_members", row, warn)
+                    for row in map_group_members(str(merged["id"]), members, warn=warn)
+                ]
             except RecordError as error:
                 ctx.log.warning(f"groups: skipped a group that cannot be stored: {error}")
                 continue

@@ -5,6 +5,8 @@
 - `TimeoutASGITransport` serves the in-process sandbox like `httpx.ASGITransport`, but gives a request that the
   sandbox stalls (the `slow` fault) the fate it meets over a socket: `httpx.ReadTimeout` once the client's read
   timeout has passed, in virtual time.
+- `ShufflingTransport` holds each answer back a given number of event-loop turns, so that the requests in flight
+  complete in any order.
 - `KillableOperations` adds to the harness's `RecordingOperations` a kill that can come from any thread (the
   event loop, in the middle of a retry) and behaves like kill -9: nothing after the last checkpoint survives.
 """
@@ -22,6 +24,7 @@ from harness import SANDBOX_NOW, Killed, RecordingOperations, sync_options
 
 from egnyte_async.log import RecordingLog
 from egnyte_async.pipeline import Sync, SyncReport
+from egnyte_sandbox import SandboxConfig, create_app
 
 _STALLED: contextvars.ContextVar[tuple[asyncio.Event, asyncio.Event] | None] = contextvars.ContextVar(
     "stalled", default=None
@@ -104,6 +107,25 @@ class TimeoutASGITransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+class ShufflingTransport(httpx.AsyncBaseTransport):
+    """Holds each answer back a given number of event-loop turns: the requests in flight complete in any order."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, delays: list[int]) -> None:
+        self.inner = inner
+        self.delays = delays
+        self.sent = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        turns = self.delays[self.sent % len(self.delays)]
+        self.sent += 1
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 class KillableOperations(RecordingOperations):
     """RecordingOperations that can also be killed from any thread: every later op raises, nothing is written."""
 
@@ -143,24 +165,44 @@ def run(
     token: str = "sandbox-token",
     log: RecordingLog | None = None,
     now: datetime | None = None,
+    delays: list[int] | None = None,
     **overrides: Any,
 ) -> SyncReport:
-    """One sync against the in-process sandbox, on virtual time."""
+    """One sync on virtual time, against an in-process sandbox app (or a served one, given its base URL); with
+    `delays`, each answer is held back that many event-loop turns (cycling through the list)."""
     overrides.setdefault("page_size", 20)
     overrides.setdefault("checkpoint_rows", 15)
     overrides.setdefault("retry_attempts", 6)
     overrides.setdefault("max_concurrent_requests", 4)
     overrides.setdefault("request_timeout_seconds", 5.0)
+    overrides.setdefault("requests_per_second", 1e9)  # no pacing: the order of requests is the same every run
     streams = overrides.pop("streams", ("users", "groups", "notes", "bookmarks"))
     moment = now or SANDBOX_NOW
+    served_in_process = not isinstance(app, str)
+    transport: httpx.AsyncBaseTransport | None = TimeoutASGITransport(app, time) if served_in_process else None
+    if delays:
+        transport = ShufflingTransport(transport or httpx.AsyncHTTPTransport(), delays)
     sync = Sync(
-        sync_options("http://sandbox.local", token, streams, **overrides),
+        sync_options("http://sandbox.local" if served_in_process else app, token, streams, **overrides),
         state,
         operations,
         log or RecordingLog(),
-        transport=TimeoutASGITransport(app, time),
+        transport=transport,
         now=lambda: moment,
         clock=time,
         sleep=time.sleep,
     )
     return sync.run()
+
+
+def sandbox_app(time: VirtualTime, tenant: dict[str, int] | None = None, **config: Any):
+    """An in-process sandbox on `time`, without rate limits unless asked for."""
+    config.setdefault("qps_limit", None)
+    config.setdefault("daily_quota", None)
+    return create_app(SandboxConfig(**(tenant or {}), clock=time, sleep=time.sandbox_sleep, **config))
+
+
+def refresh_credentials(app: Any) -> dict[str, str]:
+    """The sandbox's OAuth client and refresh token, as connector overrides."""
+    config = app.state.sandbox.config
+    return {"client_id": config.client_id, "client_secret": config.client_secret, "refresh_token": config.refresh_token}
