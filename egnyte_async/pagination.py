@@ -131,11 +131,14 @@ class PageCap:
     size below what was asked (Egnyte documents no maximum for some listings). The first time a short page of a
     new length is met, the next page is read to tell which; what is learnt is shared by every listing of the
     endpoint (the bookmarks of every user), so this costs a handful of calls a sync, not one per listing.
+    It also remembers whether the endpoint's envelope echoes the start that was asked for.
     """
 
     def __init__(self) -> None:
         self.cap: int | None = None
         self.longest_end = 0
+        #: Whether the envelope's start (startIndex, offset) echoes the one asked for, as it should.
+        self.echoes_index = True
 
     def is_end(self, length: int) -> bool:
         if self.cap is not None:
@@ -163,19 +166,24 @@ class Scanner:
         self.pages_fetched = 0
 
     async def fetch(self, index: int, page_size: int) -> Page:
+        """One page; a body whose envelope names another start (a stale or repeated answer: nothing else could
+        tell, on a first page) is fetched again. An endpoint that always echoes another start simply does not
+        echo what was asked: after a few tries the field is ignored for it, with a warning."""
         listing = self.listing
         params = {**listing.params, listing.index_param: index, "count": page_size}
         what = f"{listing.name} page at {listing.index_param}={index}"
-        self.pages_fetched += 1
-
-        def parse(body: Any) -> Page:
-            page = listing.parse(body)
-            if page.index is not None and page.index != index:
-                # Another page's body (a stale or repeated answer): nothing else could tell, on a first page.
-                raise InvalidBodyError(f"{what}: the body is the page at {listing.index_param}={page.index}")
-            return page
-
-        return await self.client.get(listing.path, params, parse=parse, what=what, act_as=listing.act_as)
+        for _ in range(REPEAT_RETRIES + 1):
+            self.pages_fetched += 1
+            page = await self.client.get(listing.path, params, parse=listing.parse, what=what, act_as=listing.act_as)
+            if page.index is None or page.index == index or not self.cap.echoes_index:
+                return page
+            self.log.debug(f"{what}: the body is the page at {listing.index_param}={page.index}; fetching it again")
+        self.cap.echoes_index = False
+        self.log.warning(
+            f"{listing.name}: Egnyte's pages keep naming {listing.index_param}={page.index} when asked for {index}; "
+            "that field is ignored from now on"
+        )
+        return page
 
     async def pages(self, position: Position) -> AsyncIterator[ScannedPage]:
         listing = self.listing

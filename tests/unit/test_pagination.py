@@ -19,12 +19,15 @@ NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 class LiveListing:
     """A listing ordered by id whose content can change between requests, served SCIM- or offset-style."""
 
-    def __init__(self, ids, *, scim: bool = True, with_total: bool = True, mutations=None, max_count: int = 100):
+    def __init__(
+        self, ids, *, scim=True, with_total=True, mutations=None, max_count=100, echo_shift: int | None = None
+    ):
         self.ids = sorted(ids)
         self.scim = scim
         self.with_total = with_total
         self.mutations = dict(mutations or {})
         self.max_count = max_count
+        self.echo_shift = echo_shift
         self.requests = 0
         self.next_new_id = 10**9
 
@@ -44,7 +47,10 @@ class LiveListing:
         if self.scim:
             start = int(params["startIndex"]) - 1
             page = [{"id": i} for i in self.ids[start : start + count]]
-            return httpx.Response(200, json={"totalResults": len(self.ids), "resources": page, "itemsPerPage": count})
+            body = {"totalResults": len(self.ids), "resources": page, "itemsPerPage": count}
+            if self.echo_shift is not None:
+                body["startIndex"] = start + 1 + self.echo_shift
+            return httpx.Response(200, json=body)
         start = int(params["offset"])
         page = [{"id": i} for i in self.ids[start : start + count]]
         body = {"notes": page}
@@ -95,6 +101,28 @@ def test_listing_without_total_stops_at_the_first_short_page():
     listing = LiveListing(range(1, 206), scim=False, with_total=False)
     pages = asyncio.run(scan(listing, 50, 3))
     assert sorted(set(seen(pages))) == list(range(1, 206))
+
+
+def test_a_stale_first_page_is_fetched_again():
+    listing = LiveListing(range(1, 301), echo_shift=0)
+    original = listing.handle
+
+    def stale_once(request):
+        if listing.requests == 0:  # the first answer is the body of the page at startIndex 101
+            listing.requests += 1
+            return original(httpx.Request("GET", request.url.copy_set_param("startIndex", "101")))
+        return original(request)
+
+    listing.handle = stale_once
+    pages = asyncio.run(scan(listing, 100, 2))
+    assert sorted(set(seen(pages))) == list(range(1, 301))
+    assert pages[0].items[0]["id"] == 1
+
+
+def test_an_envelope_that_never_echoes_the_start_is_ignored_after_a_few_tries():
+    listing = LiveListing(range(1, 301), echo_shift=-1)  # a 0-based echo of a 1-based startIndex
+    pages = asyncio.run(scan(listing, 100, 2))
+    assert sorted(set(seen(pages))) == list(range(1, 301))
 
 
 def test_server_that_caps_the_page_size_lower_is_followed():
