@@ -35,6 +35,9 @@ OVERLAP = 1
 TAIL_SIZE = 5
 #: How many times a page that repeats the page before it is fetched again before it is taken as it is.
 REPEAT_RETRIES = 3
+#: Answers naming another start than asked before the endpoint is judged not to echo it (a stale page is rare:
+#: ten in a row never happen by chance, while an endpoint that echoes something else costs these calls once).
+ECHO_TRIES = 10
 #: After this many shifts in one scan the listing is too busy to chase; the scan warns and goes on.
 MAX_STITCHES = 100
 
@@ -172,7 +175,7 @@ class Scanner:
         listing = self.listing
         params = {**listing.params, listing.index_param: index, "count": page_size}
         what = f"{listing.name} page at {listing.index_param}={index}"
-        for _ in range(REPEAT_RETRIES + 1):
+        for _ in range(ECHO_TRIES):
             self.pages_fetched += 1
             page = await self.client.get(listing.path, params, parse=listing.parse, what=what, act_as=listing.act_as)
             if page.index is None or page.index == index or not self.cap.echoes_index:
