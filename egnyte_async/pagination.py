@@ -143,6 +143,22 @@ class PageCap:
         #: Whether the envelope's start (startIndex, offset) echoes the one asked for, as it should.
         self.echoes_index = True
 
+    def to_state(self) -> dict[str, Any]:
+        return {"cap": self.cap, "longest_end": self.longest_end, "echoes_index": self.echoes_index}
+
+    @classmethod
+    def from_state(cls, state: Any) -> PageCap:
+        """What an earlier sync learnt; anything unreadable is learnt again."""
+        learnt = cls()
+        if isinstance(state, dict):
+            cap, longest = state.get("cap"), state.get("longest_end")
+            if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
+                learnt.cap = cap
+            if isinstance(longest, int) and not isinstance(longest, bool) and longest > 0:
+                learnt.longest_end = longest
+            learnt.echoes_index = state.get("echoes_index") is not False
+        return learnt
+
     def is_end(self, length: int) -> bool:
         if self.cap is not None:
             return length < self.cap

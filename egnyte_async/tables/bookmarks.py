@@ -33,7 +33,7 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
     last_done = state.get("after_user_id")
     listed = 0
     failed: list[str] = []
-    cap = PageCap()  # learnt once, shared by every user's listing
+    cap = PageCap.from_state(state.get("page_cap"))  # learnt once, shared by every user's listing, kept
     offset_base = 1 if state.get("offset_base") == 1 else 0
 
     def use_one_based_offsets() -> None:
@@ -93,6 +93,12 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
         items = not_in_tail(items, page.start.tail)
         async for user, found in ordered_map(items, bookmarks_of, ctx.window):
             rows = map_records("bookmarks", found or [], map_bookmark, ctx.log, _username(user))
-            position = {"scan": page.start.to_state(), "after_user_id": user.get("id"), "offset_base": offset_base}
+            position = {
+                "scan": page.start.to_state(),
+                "after_user_id": user.get("id"),
+                "offset_base": offset_base,
+                "page_cap": cap.to_state(),
+            }
             yield Rows(STREAM, rows, position)
-        yield Rows(STREAM, [], {"offset_base": offset_base, **({} if page.last else {"scan": page.after.to_state()})})
+        learnt = {"offset_base": offset_base, "page_cap": cap.to_state()}
+        yield Rows(STREAM, [], {**learnt, **({} if page.last else {"scan": page.after.to_state()})})

@@ -249,3 +249,15 @@ def test_any_crash_point_then_resume_gives_every_record(size, page_size, window,
         return
     rest = asyncio.run(scan(LiveListing(ids), page_size, window, start=first[-1].after))
     assert set(seen(first)) | set(seen(rest)) == set(ids)
+
+
+def test_what_an_endpoint_taught_is_kept_in_the_state():
+    from egnyte_async.pagination import PageCap
+
+    learnt = PageCap()
+    learnt.cap, learnt.longest_end, learnt.echoes_index = 40, 12, False
+    again = PageCap.from_state(learnt.to_state())
+    assert (again.cap, again.longest_end, again.echoes_index) == (40, 12, False)
+    fresh = PageCap.from_state({"cap": "x", "longest_end": -3, "echoes_index": "maybe"})
+    assert (fresh.cap, fresh.longest_end, fresh.echoes_index) == (None, 0, True)
+    assert PageCap.from_state(None).cap is None
