@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
 from egnyte_async.auth import TokenProvider
@@ -71,7 +71,7 @@ class ClientOptions:
     base_url: str
     api_token: str | None
     requests_per_second: float = 2.0
-    max_concurrent_requests: int = 8
+    max_concurrent_requests: int = 16
     request_timeout_seconds: float = 30.0
     retry_attempts: int = 3
     client_id: str | None = None
@@ -281,8 +281,8 @@ class EgnyteClient:
         if status == 200:
             self.limiter.on_success()
             try:
-                body = json.loads(response.content)
-            except ValueError as exc:
+                body = orjson.loads(response.content)
+            except orjson.JSONDecodeError as exc:
                 raise InvalidBodyError(f"{what}: the body is not valid JSON ({len(response.content)} bytes)") from exc
             return parse(body)
         code = response.headers.get(MASHERY_CODE, "")

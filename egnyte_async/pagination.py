@@ -252,7 +252,9 @@ class Scanner:
                 tail = new_tail
                 step = _step(page_size)
                 end = self._end(page) if page.total is not None else None
-                while len(pending) < (1 if probing is not None else self.window) and (end is None or next_index < end):
+                # Never more pages ahead than the day's budget can still pay for: a stop loses those in flight.
+                ahead = min(1 if probing is not None else self.window, max(1, self.client.budget.remaining))
+                while len(pending) < ahead and (end is None or next_index < end):
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
                     next_index += step
                 if not pending:

@@ -37,7 +37,7 @@ _INTEGERS: dict[str, tuple[int, int, int]] = {
     "initial_sync_days": (90, 1, 365),
     "max_records_per_page": (100, 1, 1000),
     "retry_attempts": (3, 0, 10),
-    "max_concurrent_requests": (8, 1, 64),
+    "max_concurrent_requests": (16, 1, 64),
     "daily_request_limit": (1000, 1, 10_000_000),
 }
 # key: (default, largest) — the smallest accepted value is anything above 0.
@@ -84,7 +84,7 @@ class Settings:
     request_timeout_seconds: float = 30.0
     retry_attempts: int = 3
     requests_per_second: float = 2.0
-    max_concurrent_requests: int = 8
+    max_concurrent_requests: int = 16
     daily_request_limit: int = 1000
     enable_users: bool = True
     enable_groups: bool = True

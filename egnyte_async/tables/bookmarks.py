@@ -91,7 +91,7 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
             items = skip_through(items, last_done)
             last_done = None
         items = not_in_tail(items, page.start.tail)
-        async for user, found in ordered_map(items, bookmarks_of, ctx.window):
+        async for user, found in ordered_map(items, bookmarks_of, ctx.fan_out):
             rows = map_records("bookmarks", found or [], map_bookmark, ctx.log, _username(user))
             position = {
                 "scan": page.start.to_state(),

@@ -20,9 +20,13 @@ class StreamContext:
     client: EgnyteClient
     log: Log
     page_size: int
+    #: Pages of one listing read ahead of the one handed out.
     window: int
     now: datetime
     initial_sync_days: int = 90
+    #: Per-record calls (group details, users' bookmarks) run at once: as many as requests may be in flight, no
+    #: more, so that under a tight budget the calls spent are those of the first records, which complete.
+    fan_out: int = 8
 
 
 def clamp_page_size(requested: int, log: Log) -> int:

@@ -80,7 +80,7 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
             items = skip_through(items, last_done)
             last_done = None
         items = not_in_tail(items, page.start.tail)
-        async for group, body in ordered_map(items, detail, ctx.window):
+        async for group, body in ordered_map(items, detail, ctx.fan_out):
             if body is None:
                 continue
             members = body.get("members") or []

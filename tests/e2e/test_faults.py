@@ -60,7 +60,7 @@ def test_fault_matrix_loses_no_row(kind, rate, table):
 def test_every_fault_kind_at_once_on_every_table():
     time = VirtualTime()
     plan = FaultPlan(rate=0.25, kinds=FAULT_KINDS, expire_static=True)
-    app = sandbox_app(time, {**TENANT, "users": 72, "notes": 200}, faults=plan)
+    app = sandbox_app(time, {**TENANT, "users": 150, "notes": 300}, faults=plan)
     operations = RecordingOperations()
     report = run(app, None, operations, time, **SYNC, **refresh_credentials(app))
     assert sorted(report.finished) == ["bookmarks", "groups", "notes", "users"]
@@ -77,7 +77,14 @@ def test_a_request_failing_beyond_retry_attempts_fails_the_sync_after_checkpoint
     plan = FaultPlan(schedule={6: "503", 7: "503", 8: "503"})
     app = sandbox_app(time, TENANT, faults=plan)
     operations = RecordingOperations()
-    options = {**SYNC, "page_size": 8, "max_concurrent_requests": 1, "retry_attempts": 2, "checkpoint_rows": 1}
+    options = {
+        **SYNC,
+        "page_size": 8,
+        "max_concurrent_requests": 1,
+        "read_ahead_pages": 1,
+        "retry_attempts": 2,
+        "checkpoint_rows": 1,
+    }
     with pytest.raises(SyncFailedError) as failed:
         run(app, None, operations, time, streams=("users",), **options)
     message = str(failed.value)

@@ -78,8 +78,10 @@ def test_second_sync_is_incremental_for_notes_and_still_complete(project):
 
 
 def test_throttled_tenant_syncs_completely_and_backs_off(project):
-    tenant = {"users": 60, "groups": 4, "members_per_group": 5, "notes": 120, "bookmarks_per_user": 1}
-    with run_server(SandboxConfig(**tenant, qps_limit=40, daily_quota=None)) as sandbox:
+    # A bucket of 10 calls refilled at 10/s against a client paced at 200/s with 16 in flight: the 11th call, 50 ms
+    # in, finds the bucket empty whatever the machine's speed.
+    tenant = {"users": 20, "groups": 2, "members_per_group": 5, "notes": 60, "bookmarks_per_user": 1}
+    with run_server(SandboxConfig(**tenant, qps_limit=10, daily_quota=None)) as sandbox:
         run_core(project, configuration(sandbox, requests_per_second="200"))
         assert sandbox.stats.throttled_qps > 0  # the connector was told to slow down, and did
         check_against_tenant(project, sandbox.tenant)

@@ -45,7 +45,7 @@ def test_defaults():
     assert result.request_timeout_seconds == 30.0
     assert result.retry_attempts == 3
     assert result.requests_per_second == 2.0
-    assert result.max_concurrent_requests == 8
+    assert result.max_concurrent_requests == 16
     assert result.daily_request_limit == 1000
     assert (result.enable_users, result.enable_groups, result.enable_notes, result.enable_bookmarks) == (True,) * 4
     assert result.enable_debug_logging is False
