@@ -20,19 +20,20 @@ def test_throttles_halve_the_rate_down_to_a_floor_and_successes_bring_it_back():
     assert limiter.rate == 8.0
 
 
-def test_requests_are_spaced_evenly_not_in_bursts():
+def test_no_window_sees_more_than_the_bucket_depth_plus_the_rate():
     async def measure() -> list[float]:
-        limiter = AdaptiveRateLimiter(200.0)
+        limiter = AdaptiveRateLimiter(100.0)  # a bucket of 10 calls
         loop = asyncio.get_running_loop()
         moments = []
-        for _ in range(6):
+        for _ in range(30):
             await limiter.acquire()
             moments.append(loop.time())
         return moments
 
     moments = asyncio.run(measure())
-    gaps = [b - a for a, b in itertools.pairwise(moments)]
-    assert min(gaps[1:]) >= 1 / 200 * 0.8  # a leaky bucket of depth one: no burst after the first call
+    for i, j in itertools.combinations(range(len(moments)), 2):
+        calls = j - i + 1
+        assert calls <= 10 + 1 + (moments[j] - moments[i]) * 100  # one call of slack for timer lateness
 
 
 def test_gate_holds_every_waiter_until_the_latest_retry_after(fake_clock):
@@ -42,3 +43,11 @@ def test_gate_holds_every_waiter_until_the_latest_retry_after(fake_clock):
     asyncio.run(gate.wait())
     assert fake_clock.now == 1005.0
     assert gate.seconds_closed == 0
+
+
+def test_bucket_depth_is_a_tenth_of_a_second_never_below_one_call():
+    assert AdaptiveRateLimiter(2)._limiter.max_rate == 1
+    assert AdaptiveRateLimiter(20)._limiter.max_rate == 2
+    assert AdaptiveRateLimiter(100)._limiter.max_rate == 10
+    limiter = AdaptiveRateLimiter(100)
+    assert limiter._limiter.max_rate / limiter._limiter.time_period == 100
