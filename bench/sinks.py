@@ -1,0 +1,60 @@
+"""Sinks without a destination: one that only counts, one that keeps every operation for a later replay.
+
+The counting sink shows the extractor's own ceiling: nothing downstream of `op.upsert` costs anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CountingOperations:
+    """`op.upsert` and `op.checkpoint` that only count."""
+
+    def __init__(self) -> None:
+        self.upserts = 0
+        self.checkpoints = 0
+
+    def upsert(self, table: str, data: dict[str, Any]) -> None:
+        self.upserts += 1
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        self.checkpoints += 1
+
+
+class RecordingOperations(CountingOperations):
+    """Keeps the exact sequence of operations, so the same rows and checkpoints can be replayed into a real sink."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.operations: list[tuple[str, Any, Any]] = []
+
+    def upsert(self, table: str, data: dict[str, Any]) -> None:
+        self.upserts += 1
+        self.operations.append(("upsert", table, data))
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        self.checkpoints += 1
+        self.operations.append(("checkpoint", state, None))
+
+
+class QuietLog:
+    """Drops info and fine lines but keeps warnings, so a benchmark that skipped records says so."""
+
+    MAX_KEPT = 20
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+        self.warning_count = 0
+
+    def fine(self, message: str) -> None:
+        pass
+
+    info = fine
+
+    def warning(self, message: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < self.MAX_KEPT:
+            self.warnings.append(message)
+
+    severe = warning

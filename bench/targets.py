@@ -1,0 +1,169 @@
+"""The issue's targets, each a ratio of two measurements of the same run (so a noisy machine moves both sides).
+
+A target whose scenarios are missing (not in the plan, or failed) is reported as not measured, never as passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench.plan import DEFAULT_CONCURRENCY, USERS_ONLY
+
+RATE_SHARE = 0.95
+CONCURRENCY_SPEEDUP = 10.0
+SINK_OVERHEAD = 1.15
+CEILING_RECORDS_PER_S = 20_000.0
+MEMORY_GROWTH = 1.2
+
+
+@dataclass
+class Check:
+    target: str
+    verdict: str  # PASS, FAIL, INFO (reported, no target) or MISSING
+    value: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _by_name(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {result["name"]: result for result in results if "error" not in result}
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def check_all(results: list[dict[str, Any]], default: int = DEFAULT_CONCURRENCY) -> list[Check]:
+    """Every target; `default` is the connector's default concurrency when the results were measured."""
+    found = _by_name(results)
+    return [
+        *_rate_checks(found, default),
+        *_concurrency_checks(found, default),
+        *_sink_checks(found),
+        *_ceiling_checks(found),
+        *_memory_checks(found),
+    ]
+
+
+def _rate_checks(found: dict[str, dict[str, Any]], default_concurrency: int) -> list[Check]:
+    """Limit L ≥ 2/s, paced at L: achieved ≥ 0.95 L with no throttle (default concurrency; one in flight is shown)."""
+    checks = []
+    for result in found.values():
+        scenario = result["scenario"]
+        limit = scenario["server_limit"]
+        if limit is None or limit < 2 or scenario["requests_per_second"] != limit:
+            continue
+        share, throttled = result["achieved_over_limit"], result["throttled"]
+        default = scenario["concurrency"] == default_concurrency
+        checks.append(Check(
+            target=f"rate at limit {limit:g}/s ({result['name']})",
+            verdict=_verdict(share >= RATE_SHARE and throttled == 0) if default else "INFO",
+            value=f"{share:.3f}×L, {throttled} throttled",
+            detail=f"{result['requests']} requests in {result['wall_s']:.1f} s = {result['requests_per_s']:.2f}/s; "
+            f"target ≥ {RATE_SHARE}×L and 0 throttled" + ("" if default else " (not the default concurrency)"),
+        ))  # fmt: skip
+    return checks
+
+
+def _speedup(base: dict[str, Any], other: dict[str, Any], target: float | None) -> Check:
+    ratio = other["records_per_s"] / base["records_per_s"]
+    return Check(
+        target=f"{other['name']} vs {base['name']} (no limit, 100 ms, null sink)",
+        verdict=_verdict(ratio >= target) if target else "INFO",
+        value=f"{ratio:.2f}×",
+        detail=f"{other['records_per_s']:,.0f} vs {base['records_per_s']:,.0f} records/s"
+        + (f"; target ≥ {target:g}×" if target else ""),
+    )
+
+
+def _concurrency_checks(found: dict[str, dict[str, Any]], default: int) -> list[Check]:
+    """Per group (users only, mixed): every concurrency against one in flight, no limit, 100 ms latency."""
+    checks = []
+    for group in ("limit", "mixed"):
+        runs = {
+            result["scenario"]["concurrency"]: result
+            for result in found.values()
+            if result["scenario"]["group"] == group
+            and result["scenario"]["server_limit"] is None
+            and result["scenario"]["latency_ms"]
+        }
+        if 1 not in runs:
+            continue
+        for concurrency in sorted(runs):
+            if concurrency != 1:
+                target = CONCURRENCY_SPEEDUP if group == "limit" and concurrency == default else None
+                checks.append(_speedup(runs[1], runs[concurrency], target))
+    if not any(check.verdict != "INFO" for check in checks):
+        checks.insert(0, Check("default concurrency vs one in flight", "MISSING", "-", "scenario missing or failed"))
+    return checks
+
+
+def _sink_checks(found: dict[str, dict[str, Any]]) -> list[Check]:
+    """The connector into DuckDB against the same rows replayed into DuckDB; the users-only pair is shown too."""
+    checks = []
+    for prefix, target in (("duckdb", SINK_OVERHEAD), ("duckdb-users", None)):
+        connector, alone = found.get(f"{prefix}-connector"), found.get(f"{prefix}-sink-alone")
+        if connector is None or alone is None:
+            if target:
+                checks.append(Check(f"{prefix}: connector vs sink alone", "MISSING", "-", "scenario missing or failed"))
+            continue
+        ratio = connector["wall_s"] / alone["wall_s"]
+        checks.append(Check(
+            target=f"DuckDB sink, no limit, {connector['tenant']}: connector time / sink-alone time",
+            verdict=_verdict(ratio <= target) if target else "INFO",
+            value=f"{ratio:.2f}×",
+            detail=f"{connector['wall_s']:.1f} s vs {alone['wall_s']:.1f} s for {connector['records']:,} vs "
+            f"{alone['records']:,} rows" + (f"; target ≤ {target}×" if target else ""),
+        ))  # fmt: skip
+    return checks
+
+
+def _ceiling_checks(found: dict[str, dict[str, Any]]) -> list[Check]:
+    checks = []
+    for name, target in (("ceiling-users", CEILING_RECORDS_PER_S), ("ceiling-all", None)):
+        if name not in found:
+            if target:
+                checks.append(Check(f"extractor ceiling ({name})", "MISSING", "-", "scenario missing or failed"))
+            continue
+        rate = found[name]["records_per_s"]
+        checks.append(Check(
+            target=f"extractor ceiling, null sink, no latency ({name})",
+            verdict=_verdict(rate >= target) if target else "INFO",
+            value=f"{rate:,.0f} records/s",
+            detail=(f"target ≥ {target:,.0f} records/s; " if target else "")
+            + f"connector CPU {found[name]['cpu_share']:.0%}, sandbox CPU {found[name]['sandbox_cpu_share']:.0%}",
+        ))  # fmt: skip
+    return checks
+
+
+def _memory_checks(found: dict[str, dict[str, Any]]) -> list[Check]:
+    checks = []
+    for sink, target in (("null", MEMORY_GROWTH), ("duckdb", None)):
+        runs = sorted(
+            (
+                result
+                for result in found.values()
+                if result["scenario"]["sink"] == sink
+                and result["scenario"]["group"] in ("memory", "duckdb")
+                and tuple(result["scenario"]["tenant"]["streams"]) == USERS_ONLY
+            ),
+            key=lambda result: result["scenario"]["tenant"]["users"],
+        )
+        if len(runs) < 2:
+            if target:
+                checks.append(Check(f"memory, {sink} sink", "MISSING", "-", "scenario missing or failed"))
+            continue
+        small, large = runs[0], runs[-1]
+        ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
+        checks.append(Check(
+            target=f"peak RSS, {sink} sink: {large['tenant']} / {small['tenant']}",
+            verdict=_verdict(ratio <= target) if target else "INFO",
+            value=f"{ratio:.2f}×",
+            detail=f"{large['peak_rss_mb']:.0f} MB vs {small['peak_rss_mb']:.0f} MB"
+            + (f"; target ≤ {target}×" if target else ""),
+        ))  # fmt: skip
+    return checks
