@@ -196,7 +196,13 @@ def main() -> int:
     package.add_argument("--action", choices=("package", "deploy"), default="package")
     package.add_argument("fivetran_args", nargs=argparse.REMAINDER)
     package.set_defaults(func=cmd_package)
-    args = parser.parse_args()
+    args, unknown = parser.parse_known_args()
+    passthrough = {"test": "pytest_args", "bench": "bench_args", "package": "fivetran_args"}
+    if args.command in passthrough:
+        extra = [*unknown, *getattr(args, passthrough[args.command])]
+        setattr(args, passthrough[args.command], [arg for arg in extra if arg != "--"])
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     return args.func(args)
 
 
