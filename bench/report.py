@@ -99,6 +99,7 @@ def update_readme(readme: Path, results_markdown: str) -> bool:
     head, _, rest = text.partition(README_START)
     _, _, tail = rest.partition(README_END)
     body = results_markdown.replace("# Benchmark results", "### Benchmark results", 1)
+    body = body.replace("\n## Targets\n", "\n#### Target checks\n", 1)
     figure = "![records and requests per second against the server limit](results/throughput.png)"
     block = f"{README_START}\n{body}\n{figure}\n"
     readme.write_text(f"{head}{block}{README_END}{tail}")
