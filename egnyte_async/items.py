@@ -6,7 +6,7 @@ after upserting every row before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -44,20 +44,10 @@ class Failed:
     error: BaseException
 
 
-@dataclass(slots=True)
-class Warning_:
-    """A message for the sync's log, sent in order with the rows."""
-
-    stream: str
-    message: str
-
-
-Item = Rows | Finished | Stopped | Failed | Warning_
+Item = Rows | Finished | Stopped | Failed
 
 
 @dataclass
 class StreamProgress:
     rows: int = 0
     total: int | None = None
-    requests: int = 0
-    notes: list[str] = field(default_factory=list)

@@ -24,7 +24,7 @@ from anyio.from_thread import start_blocking_portal
 from egnyte_async.budget import QuotaWindow, RequestBudget
 from egnyte_async.client import ClientOptions, EgnyteClient
 from egnyte_async.errors import EgnyteError, QuotaExhaustedError
-from egnyte_async.items import Failed, Finished, Item, Rows, Stopped, StreamProgress, Warning_
+from egnyte_async.items import Failed, Finished, Item, Rows, Stopped, StreamProgress
 from egnyte_async.log import Log
 from egnyte_async.state import SyncState
 from egnyte_async.tables import bookmarks, groups, notes, users
@@ -213,8 +213,6 @@ class Sync:
                     if self.report.quota_resets_at is None
                     else self.report.quota_resets_at
                 )
-        elif isinstance(item, Warning_):
-            self.log.warning(f"{item.stream}: {item.message}")
         elif isinstance(item, Failed):
             return item
         return None
