@@ -116,6 +116,31 @@ def record_key(item: Any) -> Any:
     return "content:" + hashlib.sha1(content, usedforsecurity=False).hexdigest()[:20]
 
 
+def skip_through(items: list[dict], last_done: Any) -> list[dict]:
+    """The items after `last_done`; all of them when it is no longer listed (the page moved: redo it, harmlessly)."""
+    done = record_key({"id": last_done})
+    for index, item in enumerate(items):
+        if record_key(item) == done:
+            return items[index + 1 :]
+    return items
+
+
+def not_in_tail(items: list[dict], tail: tuple[Any, ...]) -> list[dict]:
+    """Drops the records the previous page already ended with (the pages' overlap): each costs a call."""
+    if not tail:
+        return items
+    done = set(tail)
+    return [item for item in items if record_key(item) not in done]
+
+
+def unprocessed(items: list[dict], tail: tuple[Any, ...], last_done: Any = None) -> list[dict]:
+    """The records of a page still to process one by one (a detail call or a listing each): those after
+    `last_done`, where a resumed sync stopped inside this page, and not among the previous page's last records."""
+    if last_done is not None:
+        items = skip_through(items, last_done)
+    return not_in_tail(items, tail)
+
+
 def _ids(items: list[dict]) -> list[Any]:
     return [record_key(item) for item in items]
 

@@ -12,9 +12,16 @@ from typing import Any
 from egnyte_async.errors import NotFoundError, PermissionDeniedError, UnexpectedResponseError
 from egnyte_async.items import Rows
 from egnyte_async.mapping import map_bookmark
-from egnyte_async.pagination import Listing, PageCap, Position, Scanner, parse_bookmarks_page, record_key
+from egnyte_async.pagination import (
+    Listing,
+    PageCap,
+    Position,
+    Scanner,
+    parse_bookmarks_page,
+    record_key,
+    unprocessed,
+)
 from egnyte_async.tables.context import StreamContext, map_records
-from egnyte_async.tables.groups import not_in_tail, skip_through
 from egnyte_async.tables.ordered import ordered_map
 from egnyte_async.tables.users import users_listing
 
@@ -86,11 +93,8 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
         return list({record_key(bookmark): bookmark for bookmark in found}.values())  # pages overlap by one
 
     async for page in users.pages(Position.from_state(state.get("scan"), 1)):
-        items = page.items
-        if last_done is not None:
-            items = skip_through(items, last_done)
-            last_done = None
-        items = not_in_tail(items, page.start.tail)
+        items = unprocessed(page.items, page.start.tail, last_done)
+        last_done = None
         async for user, found in ordered_map(items, bookmarks_of, ctx.fan_out):
             rows = map_records("bookmarks", found or [], map_bookmark, ctx.log, _username(user))
             position = {

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from egnyte_async.errors import InvalidBodyError, NotFoundError
 from egnyte_async.items import Rows
 from egnyte_async.mapping import RecordError, cap_long_values, map_group, map_group_members
-from egnyte_async.pagination import Listing, Position, Scanner, parse_scim_page, record_key
+from egnyte_async.pagination import Listing, Position, Scanner, parse_scim_page, unprocessed
 from egnyte_async.tables.context import StreamContext
 from egnyte_async.tables.ordered import ordered_map
 
@@ -30,23 +30,6 @@ def parse_group_detail(body: Any) -> dict:
     if not isinstance(members, list) or not all(isinstance(member, dict) for member in members):
         raise InvalidBodyError("group detail: 'members' is not a list of objects")
     return body
-
-
-def skip_through(items: list[dict], last_done: Any) -> list[dict]:
-    """The items after `last_done`; all of them when it is no longer listed (the page moved: redo it, harmlessly)."""
-    done = record_key({"id": last_done})
-    for index, item in enumerate(items):
-        if record_key(item) == done:
-            return items[index + 1 :]
-    return items
-
-
-def not_in_tail(items: list[dict], tail: tuple[Any, ...]) -> list[dict]:
-    """Drops the records the previous page already ended with (the pages' overlap): each costs a call."""
-    if not tail:
-        return items
-    done = set(tail)
-    return [item for item in items if record_key(item) not in done]
 
 
 def usable_id(value: Any) -> bool:
@@ -76,10 +59,8 @@ async def produce(ctx: StreamContext, state: dict[str, Any]) -> AsyncIterator[Ro
         if len(items) < len(page.items):
             odd = ", ".join(repr(group.get("id"))[:100] for group in page.items if not usable_id(group.get("id")))
             ctx.log.warning(f"groups: skipped {len(page.items) - len(items)} group(s) without a usable id: {odd}")
-        if last_done is not None:
-            items = skip_through(items, last_done)
-            last_done = None
-        items = not_in_tail(items, page.start.tail)
+        items = unprocessed(items, page.start.tail, last_done)
+        last_done = None
         async for group, body in ordered_map(items, detail, ctx.fan_out):
             if body is None:
                 continue

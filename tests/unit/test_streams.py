@@ -6,8 +6,8 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 from egnyte_async.log import RecordingLog
+from egnyte_async.pagination import skip_through
 from egnyte_async.state import SyncState
-from egnyte_async.tables.groups import skip_through
 from egnyte_async.tables.notes import CURSOR_OVERLAP, new_window, time_params
 from egnyte_async.tables.ordered import ordered_map
 
