@@ -1,8 +1,9 @@
 """Egnyte connector for the Fivetran Connector SDK: users, groups, group members, notes and bookmarks.
 
-This file is only the glue between the SDK and the `egnyte_async` extractor: `schema()` declares the tables,
-`update()` validates the configuration and runs one sync, whose event loop fetches from Egnyte in a worker thread
-while this thread upserts and checkpoints. See README.md for the configuration and the design.
+This file is only the glue between the SDK and the `egnyte_async` extractor: `schema()` declares the tables of
+the stream catalog, `update()` validates the configuration and runs one sync, whose event loop fetches from
+Egnyte in a worker thread while this thread upserts and checkpoints. See README.md for the configuration and the
+design.
 """
 
 import json
@@ -11,26 +12,23 @@ from fivetran_connector_sdk import Connector
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
-from egnyte_async.mapping import TABLES
-from egnyte_async.pipeline import Sync, SyncOptions
+from egnyte_async.catalog import CATALOG, all_tables
+from egnyte_async.pipeline import Sync
 from egnyte_async.settings import parse_settings
 
 
 def schema(configuration: dict) -> list[dict]:
     """Declares every table with its primary key and the columns whose type must not be guessed."""
-    return [
-        {"table": table, "primary_key": spec["primary_key"], "columns": spec["columns"]}
-        for table, spec in TABLES.items()
-    ]
+    return [table.declaration() for table in all_tables()]
 
 
 def update(configuration: dict, state: dict) -> None:
     """Runs one sync: every enabled stream, resumed from `state`, checkpointed as rows land."""
-    settings = parse_settings(configuration)
+    settings = parse_settings(configuration, CATALOG)
     for warning in settings.warnings:
         log.warning(warning)
-    log.info(f"Egnyte sync of {settings.base_url}: {', '.join(settings.enabled_tables)}")
-    Sync(SyncOptions.from_settings(settings), state, op, log).run()
+    log.info(f"Egnyte sync of {settings.base_url}: {', '.join(settings.streams)}")
+    Sync(settings, state, op, log).run()
 
 
 connector = Connector(update=update, schema=schema)

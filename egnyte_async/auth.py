@@ -11,10 +11,10 @@ token is retried, within its `retry_attempts`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import httpx
 
+from egnyte_async.clock import SYSTEM_CLOCK, Clock
 from egnyte_async.errors import AuthenticationError, InvalidBodyError, RequestFailedError, ServerError
 from egnyte_async.responses import retry_after_seconds
 
@@ -35,13 +35,13 @@ class TokenProvider:
         client_id: str | None = None,
         client_secret: str | None = None,
         refresh_token: str | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._token = access_token
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
-        self._sleep = sleep
+        self._clock = clock
         self._lock = asyncio.Lock()
         self.refreshes = 0
 
@@ -86,7 +86,7 @@ class TokenProvider:
                 wait = retry_after_seconds(response) or 60.0
                 if wait > TOKEN_THROTTLE_MAX_WAIT_S:
                     break
-                await self._sleep(wait)
+                await self._clock.sleep(wait)
                 continue
             if response.status_code == 200:
                 return self._read_token(response)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,6 +20,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 
 from egnyte_async.auth import TokenProvider
 from egnyte_async.budget import RequestBudget
+from egnyte_async.clock import SYSTEM_CLOCK, Clock
 from egnyte_async.errors import (
     AuthenticationError,
     InvalidBodyError,
@@ -44,6 +44,7 @@ from egnyte_async.responses import (
     error_text,
     retry_after_seconds,
 )
+from egnyte_async.settings import Settings
 
 T = TypeVar("T")
 
@@ -64,79 +65,46 @@ class ClientStats:
     refreshes: int = 0
 
 
-@dataclass(frozen=True)
-class ClientOptions:
-    """What the client needs from the settings; kept separate so tests and the benchmark can build one directly."""
-
-    base_url: str
-    api_token: str | None
-    requests_per_second: float = 2.0
-    max_concurrent_requests: int = 16
-    request_timeout_seconds: float = 30.0
-    retry_attempts: int = 3
-    client_id: str | None = None
-    client_secret: str | None = None
-    refresh_token: str | None = None
-    debug_logging: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> ClientOptions:
-        return cls(
-            base_url=settings.base_url,
-            api_token=settings.api_token,
-            requests_per_second=settings.requests_per_second,
-            max_concurrent_requests=settings.max_concurrent_requests,
-            request_timeout_seconds=settings.request_timeout_seconds,
-            retry_attempts=settings.retry_attempts,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-            refresh_token=settings.refresh_token,
-            debug_logging=settings.enable_debug_logging,
-        )
-
-
 class EgnyteClient:
     """An httpx.AsyncClient with Egnyte's rules of conduct; use it as an async context manager."""
 
     def __init__(
         self,
-        options: ClientOptions,
+        settings: Settings,
         budget: RequestBudget,
         *,
         log: Log | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.options = options
+        self.settings = settings
         self.budget = budget
         self.stats = ClientStats()
         self.log = log or NullLog()
-        self.limiter = AdaptiveRateLimiter(options.requests_per_second)
-        self.gate = ThrottleGate(clock, sleep)
+        self.limiter = AdaptiveRateLimiter(settings.requests_per_second)
+        self.gate = ThrottleGate(clock)
         self._clock = clock
-        self._sleep = sleep
-        self._slots = asyncio.Semaphore(options.max_concurrent_requests)
+        self._slots = asyncio.Semaphore(settings.max_concurrent_requests)
         self._tokens = TokenProvider(
-            options.api_token,
-            client_id=options.client_id,
-            client_secret=options.client_secret,
-            refresh_token=options.refresh_token,
-            sleep=sleep,
+            settings.api_token,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            refresh_token=settings.refresh_token,
+            clock=clock,
         )
         self._http = httpx.AsyncClient(
-            base_url=options.base_url,
-            timeout=httpx.Timeout(options.request_timeout_seconds),
+            base_url=settings.base_url,
+            timeout=httpx.Timeout(settings.request_timeout_seconds),
             limits=httpx.Limits(
-                max_connections=options.max_concurrent_requests + 2,
-                max_keepalive_connections=options.max_concurrent_requests + 2,
+                max_connections=settings.max_concurrent_requests + 2,
+                max_keepalive_connections=settings.max_concurrent_requests + 2,
             ),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             follow_redirects=True,
             transport=transport,
         )
         # Every request's retries end after this long, throttle waits included.
-        self._time_budget_s = max(300.0, 10 * options.request_timeout_seconds)
+        self._time_budget_s = max(300.0, 10 * settings.request_timeout_seconds)
 
     async def __aenter__(self) -> EgnyteClient:
         return self
@@ -160,12 +128,12 @@ class EgnyteClient:
 
         `what` names the request in errors and logs ("users page at startIndex 201").
         """
-        started = self._clock()
+        started = self._clock.monotonic()
         failures = 0
         throttles = 0
 
         def time_left() -> float:
-            return self._time_budget_s - (self._clock() - started)
+            return self._time_budget_s - (self._clock.monotonic() - started)
 
         def should_stop(state: RetryCallState) -> bool:
             nonlocal failures, throttles
@@ -175,7 +143,7 @@ class EgnyteClient:
                 over = throttles > MAX_THROTTLE_WAITS
             else:
                 failures += 1
-                over = failures > self.options.retry_attempts
+                over = failures > self.settings.retry_attempts
                 # A server that asks for a pause longer than the time left will not be ready in time: stop now.
                 if isinstance(error, RetryableError) and error.retry_after is not None:
                     over = over or min(error.retry_after, LONGEST_THROTTLE_WAIT_S) > time_left()
@@ -194,13 +162,13 @@ class EgnyteClient:
         def before_sleep(state: RetryCallState) -> None:
             self.stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
-            (self.log.info if self.options.debug_logging else self.log.debug)(f"retrying {what} after: {error}")
+            (self.log.info if self.settings.enable_debug_logging else self.log.debug)(f"retrying {what} after: {error}")
 
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RetryableError),
             stop=should_stop,
             wait=wait,
-            sleep=self._sleep,
+            sleep=self._clock.sleep,
             before_sleep=before_sleep,
             reraise=True,
         )
@@ -254,15 +222,15 @@ class EgnyteClient:
         self, path: str, params: Mapping[str, str | int] | None, headers: dict[str, str], what: str
     ) -> httpx.Response:
         self.stats.requests += 1
-        sent = self._clock()
+        sent = self._clock.monotonic()
         try:
             response = await self._http.get(path, params=params, headers=headers)
         except httpx.TimeoutException as exc:
-            raise ServerError(f"{what}: no answer within {self.options.request_timeout_seconds:g} s") from exc
+            raise ServerError(f"{what}: no answer within {self.settings.request_timeout_seconds:g} s") from exc
         except httpx.TransportError as exc:
             raise ServerError(f"{what}: connection failed ({type(exc).__name__}: {exc})") from exc
-        if self.options.debug_logging:
-            elapsed_ms = (self._clock() - sent) * 1000
+        if self.settings.enable_debug_logging:
+            elapsed_ms = (self._clock.monotonic() - sent) * 1000
             self.log.info(
                 f"GET {response.request.url.path}?{response.request.url.query.decode()} -> "
                 f"{response.status_code} in {elapsed_ms:.0f} ms"

@@ -1,23 +1,33 @@
-"""What crosses from the event loop to the drain loop: pages of rows with the position they complete, and endings.
+"""What crosses from the event loop to the drain loop: pages of rows with the state they complete, and endings.
 
-A position rides behind the rows it covers, in the same queue, so the drain loop can only ever record a position
-after upserting every row before it.
+A stream's state rides behind the rows it covers, in the same queue, so the drain loop can only ever record a
+position after upserting every row before it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
+
+from egnyte_async.state import StreamState
+
+
+@dataclass(slots=True)
+class Batch:
+    """What a stream yields: rows (destination table, row) and the stream's state once they are written."""
+
+    rows: list[tuple[str, dict[str, Any]]]
+    state: StreamState
+    #: Rows the stream expects in all, when the listing says (for progress lines).
+    total: int | None = None
 
 
 @dataclass(slots=True)
 class Rows:
-    """Rows of one stream (destination table, row) and that stream's state once they are written."""
+    """A batch of one stream, on its way to the drain loop."""
 
     stream: str
-    rows: list[tuple[str, dict[str, Any]]]
-    position: dict[str, Any]
-    total: int | None = None
+    batch: Batch
 
 
 @dataclass(slots=True)
@@ -47,7 +57,7 @@ class Failed:
 Item = Rows | Finished | Stopped | Failed
 
 
-@dataclass
-class StreamProgress:
-    rows: int = 0
-    total: int | None = None
+def unknown_item(item: NoReturn) -> NoReturn:
+    """Called where every kind of Item has been handled: a new kind left unhandled is a type error, and at run time
+    an error rather than an item silently dropped."""
+    raise TypeError(f"unknown queue item {item!r}")

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from egnyte_async.dates import to_utc_iso
+from egnyte_async.schema import Table
 
 __all__ = [
     "MAX_TEXT_LENGTH",
-    "TABLES",
     "RecordError",
     "Warn",
     "cap_long_values",
@@ -49,75 +49,6 @@ class RecordError(ValueError):
 def _no_warning(message: str) -> None:
     """The default `warn`: the caller chose not to hear about values that could not be read."""
 
-
-TABLES: dict[str, dict[str, Any]] = {
-    "users": {
-        "primary_key": ["id"],
-        "columns": {
-            "id": "LONG",
-            "username": "STRING",
-            "email": "STRING",
-            "first_name": "STRING",
-            "last_name": "STRING",
-            "display_name": "STRING",
-            "role": "STRING",
-            "user_type": "STRING",
-            "auth_type": "STRING",
-            "active": "BOOLEAN",
-            "locked": "BOOLEAN",
-            "external_id": "STRING",
-            "idp_user_id": "STRING",
-            "user_principal_name": "STRING",
-            "email_change_pending": "BOOLEAN",
-            "expiry_date": "UTC_DATETIME",
-            "delete_on_expiry": "BOOLEAN",
-            "created_date": "UTC_DATETIME",
-            "modified_date": "UTC_DATETIME",
-            "last_active_date": "UTC_DATETIME",
-            "extra": "JSON",
-        },
-    },
-    "groups": {
-        "primary_key": ["id"],
-        "columns": {"id": "STRING", "display_name": "STRING", "member_count": "LONG", "extra": "JSON"},
-    },
-    "group_members": {
-        "primary_key": ["group_id", "user_id"],
-        "columns": {
-            "group_id": "STRING",
-            "user_id": "LONG",
-            "username": "STRING",
-            "display_name": "STRING",
-            "extra": "JSON",
-        },
-    },
-    "notes": {
-        "primary_key": ["id"],
-        "columns": {
-            "id": "STRING",
-            "path": "STRING",
-            "note_text": "STRING",
-            "author": "STRING",
-            "author_name": "STRING",
-            "created_date": "UTC_DATETIME",
-            "file_group_id": "STRING",
-            "file_id": "STRING",
-            "can_delete": "BOOLEAN",
-            "extra": "JSON",
-        },
-    },
-    "bookmarks": {
-        "primary_key": ["id"],
-        "columns": {
-            "id": "LONG",
-            "path": "STRING",
-            "folder_id": "STRING",
-            "created_date": "UTC_DATETIME",
-            "creator": "STRING",
-            "extra": "JSON",
-        },
-    },
-}
 
 # (Egnyte field, column) pairs that need checking after the plain copy.
 _USER_DATES = (
@@ -381,7 +312,7 @@ def map_bookmark(obj: dict, creator: str, warn: Warn = _no_warning) -> Row:
     return row
 
 
-def cap_long_values(table: str, row: Row, warn: Warn = _no_warning) -> Row:
+def cap_long_values(table: Table, row: Row, warn: Warn = _no_warning) -> Row:
     """Cuts every text longer than MAX_TEXT_LENGTH, in a column or at the top of `extra`, to that length, in place.
 
     The record is kept: its original length goes to extra as `truncated_<name>`, with a warning naming the record.
@@ -396,7 +327,7 @@ def cap_long_values(table: str, row: Row, warn: Warn = _no_warning) -> Row:
     )
     if not long_columns and not long_extras:
         return row
-    keys = TABLES[table]["primary_key"]
+    keys = table.primary_key
     record = tuple(row.get(column) for column in keys)
     shown = _shown(record[0] if len(record) == 1 else record)
     extra = dict(extra) if type(extra) is dict else {}
@@ -407,15 +338,15 @@ def cap_long_values(table: str, row: Row, warn: Warn = _no_warning) -> Row:
         row[column] = row[column][:MAX_TEXT_LENGTH]
         extra[f"truncated_{column}"] = length
         warn(
-            f"{table} record {shown}: {column} holds {length:,} characters; its first {MAX_TEXT_LENGTH:,} are kept "
-            f"(the full length is in extra.truncated_{column})"
+            f"{table.name} record {shown}: {column} holds {length:,} characters; its first {MAX_TEXT_LENGTH:,} are "
+            f"kept (the full length is in extra.truncated_{column})"
         )
     for name in long_extras:
         length = len(extra[name])
         extra[name] = extra[name][:MAX_TEXT_LENGTH]
         extra[f"truncated_{name}"] = length
         warn(
-            f"{table} record {shown}: field {name} holds {length:,} characters; its first {MAX_TEXT_LENGTH:,} are "
+            f"{table.name} record {shown}: field {name} holds {length:,} characters; its first {MAX_TEXT_LENGTH:,} are "
             f"kept in extra.{name} (the full length is in extra.truncated_{name})"
         )
     row["extra"] = extra or None

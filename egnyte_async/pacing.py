@@ -10,11 +10,9 @@ depth of one would lose on every call (at 100 calls a second, a millisecond late
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-
 from aiolimiter import AsyncLimiter
+
+from egnyte_async.clock import SYSTEM_CLOCK, Clock
 
 #: After this many successes in a row at a reduced rate, the rate steps back up towards the configured one.
 RECOVERY_STREAK = 20
@@ -30,7 +28,6 @@ class AdaptiveRateLimiter:
     def __init__(self, rate: float) -> None:
         self.target_rate = rate
         self.rate = rate
-        self.cuts = 0
         self._streak = 0
         self._limiter = self._make(rate)
 
@@ -47,7 +44,6 @@ class AdaptiveRateLimiter:
         self._streak = 0
         new_rate = max(self.target_rate * FLOOR_SHARE, self.rate / 2)
         if new_rate < self.rate:
-            self.cuts += 1
             self.rate = new_rate
             self._limiter = self._make(new_rate)
 
@@ -64,22 +60,17 @@ class AdaptiveRateLimiter:
 class ThrottleGate:
     """Holds every request back until a `Retry-After` given to any one of them has passed."""
 
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self._clock = clock
-        self._sleep = sleep
         self._open_at = 0.0
 
     def close_for(self, seconds: float) -> None:
-        self._open_at = max(self._open_at, self._clock() + seconds)
+        self._open_at = max(self._open_at, self._clock.monotonic() + seconds)
 
     @property
     def seconds_closed(self) -> float:
-        return max(0.0, self._open_at - self._clock())
+        return max(0.0, self._open_at - self._clock.monotonic())
 
     async def wait(self) -> None:
-        while (delay := self._open_at - self._clock()) > 0:
-            await self._sleep(delay)
+        while (delay := self._open_at - self._clock.monotonic()) > 0:
+            await self._clock.sleep(delay)

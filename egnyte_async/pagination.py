@@ -207,7 +207,6 @@ class Scanner:
         self.log = log or NullLog()
         self.cap = cap or PageCap()
         self.stitches = 0
-        self.pages_fetched = 0
 
     async def fetch(self, index: int, page_size: int) -> Page:
         """One page; a body whose envelope names another start (a stale or repeated answer: nothing else could
@@ -217,7 +216,6 @@ class Scanner:
         params = {**listing.params, listing.index_param: index, "count": page_size}
         what = f"{listing.name} page at {listing.index_param}={index}"
         for _ in range(ECHO_TRIES):
-            self.pages_fetched += 1
             page = await self.client.get(listing.path, params, parse=listing.parse, what=what, act_as=listing.act_as)
             if page.index is None or page.index == index or not self.cap.echoes_index:
                 return page
@@ -345,9 +343,9 @@ class Scanner:
         return page
 
 
-def _require_list(body: Any, key: str, what: str) -> list[Any]:
-    """The body's list of records; items that are not objects are the Scanner's to report (data, not a transient
-    fault: retrying would not cure them)."""
+def require_list(body: Any, key: str, what: str) -> list[Any]:
+    """The body's list of records, for the streams' envelope parsers; items that are not objects are the Scanner's
+    to report (data, not a transient fault: retrying would not cure them)."""
     if not isinstance(body, dict):
         raise InvalidBodyError(f"{what}: expected a JSON object, got {type(body).__name__}")
     items = body.get(key)
@@ -358,7 +356,8 @@ def _require_list(body: Any, key: str, what: str) -> list[Any]:
     return items
 
 
-def _optional_int(body: dict, key: str) -> int | None:
+def optional_int(body: dict[str, Any], key: str) -> int | None:
+    """An envelope's number (a total, an echoed start), given as a JSON number or digits; None otherwise."""
     value = body.get(key)
     if isinstance(value, bool):
         return None
@@ -367,21 +366,3 @@ def _optional_int(body: dict, key: str) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
-
-
-def parse_scim_page(body: Any) -> Page:
-    """SCIM v2: `resources` and `totalResults` (itemsPerPage is never trusted)."""
-    items = _require_list(body, "resources", "SCIM listing")
-    return Page(items, _optional_int(body, "totalResults"), _optional_int(body, "startIndex"))
-
-
-def parse_notes_page(body: Any) -> Page:
-    items = _require_list(body, "notes", "notes listing")
-    return Page(items, _optional_int(body, "total_results"), _optional_int(body, "offset"))
-
-
-def parse_bookmarks_page(body: Any) -> Page:
-    items = _require_list(body, "bookmarks", "bookmarks listing")
-    total = _optional_int(body, "total_results")
-    total = total if total is not None else _optional_int(body, "totalResults")
-    return Page(items, total, _optional_int(body, "offset"))

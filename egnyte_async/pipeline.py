@@ -4,43 +4,31 @@ The event loop runs behind an anyio blocking portal. Each enabled stream is a ta
 (with the position they complete) into one bounded memory stream; the calling thread (`update()`'s) takes them
 out one by one and is the only one to call the SDK's operations: it upserts the rows, then records the position,
 and checkpoints by volume and time. The bounded stream is the backpressure: fetching runs ahead of writing by at
-most `QUEUE_PAGES` pages, so memory stays flat whatever the tenant's size.
+most `Tuning.queue_pages` pages, so memory stays flat whatever the tenant's size.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import anyio
 import httpx
-from anyio.abc import ObjectSendStream
 from anyio.from_thread import start_blocking_portal
+from anyio.streams.memory import MemoryObjectSendStream
 
 from egnyte_async.budget import QuotaWindow, RequestBudget
-from egnyte_async.client import ClientOptions, EgnyteClient
+from egnyte_async.catalog import stream_named
+from egnyte_async.client import EgnyteClient
+from egnyte_async.clock import SYSTEM_CLOCK, Clock
 from egnyte_async.errors import EgnyteError, QuotaExhaustedError
-from egnyte_async.items import Failed, Finished, Item, Rows, Stopped, StreamProgress
+from egnyte_async.items import Failed, Finished, Item, Rows, Stopped, unknown_item
 from egnyte_async.log import Log
-from egnyte_async.state import SyncState
-from egnyte_async.tables import bookmarks, groups, notes, users
-from egnyte_async.tables.context import StreamContext, clamp_page_size
-
-PRODUCERS = {
-    "users": users.produce,
-    "groups": groups.produce,
-    "notes": notes.produce,
-    "bookmarks": bookmarks.produce,
-}
-#: Pages that may wait between the fetching side and the writing side.
-QUEUE_PAGES = 16
-CHECKPOINT_ROWS = 10_000
-CHECKPOINT_SECONDS = 10.0
-PROGRESS_SECONDS = 30.0
+from egnyte_async.settings import Settings
+from egnyte_async.state import StreamState, SyncState
+from egnyte_async.streams.base import Stream
+from egnyte_async.streams.context import StreamContext
 
 
 class Operations(Protocol):
@@ -54,33 +42,27 @@ class SyncFailedError(EgnyteError):
     """A stream failed; everything fetched before the failure was written and checkpointed."""
 
 
-@dataclass
-class SyncOptions:
-    """How a sync runs; built from the settings by `SyncOptions.from_settings`."""
+@dataclass(frozen=True)
+class Tuning:
+    """How a sync paces its own work. Not configuration: the defaults serve every tenant; tests and the benchmark
+    change them to reach a case quickly."""
 
-    client: ClientOptions
-    streams: tuple[str, ...]
-    page_size: int = 100
-    initial_sync_days: int = 90
-    daily_request_limit: int = 1000
-    sync_frequency_hours: float = 4.0
+    #: Pages that may wait between the fetching side and the writing side.
+    queue_pages: int = 16
+    checkpoint_rows: int = 10_000
+    checkpoint_seconds: float = 10.0
+    progress_seconds: float = 30.0
     #: Pages of one listing requested ahead of the one being handed out; None: twice the requests in flight, so
     #: that pages finished behind a slow one wait in order without idling the request slots.
     read_ahead_pages: int | None = None
-    checkpoint_rows: int = CHECKPOINT_ROWS
-    checkpoint_seconds: float = CHECKPOINT_SECONDS
+    #: Check the token with one call before any stream starts.
     preflight: bool = True
 
-    @classmethod
-    def from_settings(cls, settings: Any) -> SyncOptions:
-        return cls(
-            client=ClientOptions.from_settings(settings),
-            streams=tuple(settings.enabled_tables),
-            page_size=settings.max_records_per_page,
-            initial_sync_days=settings.initial_sync_days,
-            daily_request_limit=settings.daily_request_limit,
-            sync_frequency_hours=settings.sync_frequency_hours,
-        )
+
+@dataclass
+class StreamProgress:
+    rows: int = 0
+    total: int | None = None
 
 
 @dataclass
@@ -105,49 +87,56 @@ class Sync:
 
     def __init__(
         self,
-        options: SyncOptions,
+        settings: Settings,
         state: dict[str, Any] | None,
         operations: Operations,
         log: Log,
         *,
+        tuning: Tuning = Tuning(),
         transport: httpx.AsyncBaseTransport | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        now: datetime | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.options = options
-        self.state = SyncState.load(state)
+        self.settings = settings
+        self.tuning = tuning
+        self.state = SyncState.load(state, settings.streams)
         self.operations = operations
         self.log = log
         self.transport = transport
         self.clock = clock
-        self.sleep = sleep
-        self.started_at = now()
+        self.started_at = now or datetime.now(timezone.utc)
         self.budget = RequestBudget(
-            options.daily_request_limit,
-            options.sync_frequency_hours,
+            settings.daily_request_limit,
+            settings.sync_frequency_hours,
             QuotaWindow.from_state(self.state.quota, self.started_at),
             self.started_at,
         )
-        self.streams = self.state.streams_to_sync(options.streams)
-        self.report = SyncReport(progress={name: StreamProgress() for name in self.streams})
+        self.streams: tuple[Stream[Any], ...] = tuple(
+            stream_named(name) for name in self.state.streams_to_sync(settings.streams)
+        )
+        #: Each stream's state as last written: read from the saved state, then advanced by the drain loop.
+        self.positions: dict[str, StreamState] = {
+            stream.name: stream.read_state(self.state.part(stream.name), log) for stream in self.streams
+        }
+        self.report = SyncReport(progress={stream.name: StreamProgress() for stream in self.streams})
         self._client: EgnyteClient | None = None
 
     # ---- the writing side: this thread -------------------------------------------------------------------------
     def run(self) -> SyncReport:
-        started = self.clock()
+        started = self.clock.monotonic()
         self._last_checkpoint = started
         self._last_progress = started
         self._rows_since_checkpoint = 0
         failure: Failed | None = None
-        waiting = [name for name in self.options.streams if name not in self.streams]
+        syncing = [stream.name for stream in self.streams]
+        waiting = [name for name in self.settings.streams if name not in syncing]
         if waiting:
             self.log.info(
-                f"{', '.join(waiting)}: already synced in this round; this sync finishes {', '.join(self.streams)} "
+                f"{', '.join(waiting)}: already synced in this round; this sync finishes {', '.join(syncing)} "
                 "first (the previous sync stopped before they were done)"
             )
         with start_blocking_portal(backend="asyncio") as portal:
-            send, receive = anyio.create_memory_object_stream[Item](max_buffer_size=QUEUE_PAGES)
+            send, receive = anyio.create_memory_object_stream[Item](max_buffer_size=self.tuning.queue_pages)
             future = portal.start_task_soon(self._fetch_all, send)
             try:
                 while True:
@@ -155,7 +144,7 @@ class Sync:
                         item = portal.call(receive.receive)
                     except anyio.EndOfStream:
                         break
-                    failure = self._handle(item) or failure
+                    failure = self._handle(item)
                     if failure is not None:
                         break
             finally:
@@ -164,7 +153,7 @@ class Sync:
                 portal.call(receive.aclose)
             if failure is None:
                 future.result()
-        self.report.elapsed_s = self.clock() - started
+        self.report.elapsed_s = self.clock.monotonic() - started
         self._fill_report()
         self._checkpoint()
         if failure is not None:
@@ -179,89 +168,83 @@ class Sync:
         return self.report
 
     def _handle(self, item: Item) -> Failed | None:
-        if isinstance(item, Rows):
-            upsert = self.operations.upsert
-            counts = self.report.rows_by_table
-            for table, row in item.rows:
-                upsert(table, row)
-                counts[table] = counts.get(table, 0) + 1
-            progress = self.report.progress[item.stream]
-            progress.rows += len(item.rows)
-            if item.total is not None:
-                progress.total = item.total
-            self.state.advance(item.stream, item.position)
-            self._rows_since_checkpoint += len(item.rows)
-            now = self.clock()
-            if (
-                self._rows_since_checkpoint >= self.options.checkpoint_rows
-                or now - self._last_checkpoint >= self.options.checkpoint_seconds
-            ):
+        """Writes what `item` brings; returns it when it is a failure, which ends the drain loop."""
+        match item:
+            case Rows(stream=name, batch=batch):
+                upsert = self.operations.upsert
+                counts = self.report.rows_by_table
+                for table, row in batch.rows:
+                    upsert(table, row)
+                    counts[table] = counts.get(table, 0) + 1
+                progress = self.report.progress[name]
+                progress.rows += len(batch.rows)
+                if batch.total is not None:
+                    progress.total = batch.total
+                self.positions[name] = batch.state
+                self.state.advance(name, batch.state)
+                self._rows_since_checkpoint += len(batch.rows)
+                now = self.clock.monotonic()
+                if (
+                    self._rows_since_checkpoint >= self.tuning.checkpoint_rows
+                    or now - self._last_checkpoint >= self.tuning.checkpoint_seconds
+                ):
+                    self._checkpoint()
+                if now - self._last_progress >= self.tuning.progress_seconds:
+                    self._last_progress = now
+                    self._log_progress()
+            case Finished(stream=name):
+                self.report.finished.append(name)
+                self.state.finish(name)
+                self.log.info(f"{name}: done, {self.report.progress[name].rows} rows")
                 self._checkpoint()
-            if now - self._last_progress >= PROGRESS_SECONDS:
-                self._last_progress = now
-                self._log_progress()
-        elif isinstance(item, Finished):
-            self.report.finished.append(item.stream)
-            self.state.finish(item.stream)
-            self.log.info(f"{item.stream}: done, {self.report.progress[item.stream].rows} rows")
-            self._checkpoint()
-        elif isinstance(item, Stopped):
-            self.report.stopped[item.stream] = item.reason
-            if item.reset_after is not None:
-                self.report.quota_resets_at = (
-                    datetime.fromtimestamp(self.started_at.timestamp() + item.reset_after, timezone.utc)
-                    if self.report.quota_resets_at is None
-                    else self.report.quota_resets_at
-                )
-        elif isinstance(item, Failed):
-            return item
+            case Stopped(stream=name, reason=reason, reset_after=reset_after):
+                self.report.stopped[name] = reason
+                if reset_after is not None and self.report.quota_resets_at is None:
+                    self.report.quota_resets_at = datetime.fromtimestamp(
+                        self.started_at.timestamp() + reset_after, timezone.utc
+                    )
+            case Failed():
+                return item
+            case _:
+                unknown_item(item)
         return None
 
     def _checkpoint(self) -> None:
         self.operations.checkpoint(self.state.to_dict(self.budget.window.to_state()))
         self.report.checkpoints += 1
         self._rows_since_checkpoint = 0
-        self._last_checkpoint = self.clock()
+        self._last_checkpoint = self.clock.monotonic()
 
     # ---- the fetching side: the event loop -------------------------------------------------------------------
-    async def _fetch_all(self, send: ObjectSendStream[Item]) -> None:
-        options = self.options
-        client = EgnyteClient(
-            options.client, self.budget, log=self.log, transport=self.transport, clock=self.clock, sleep=self.sleep
-        )
+    async def _fetch_all(self, send: MemoryObjectSendStream[Item]) -> None:
+        settings = self.settings
+        client = EgnyteClient(settings, self.budget, log=self.log, transport=self.transport, clock=self.clock)
         async with send, client:
             self._client = client
-            page_size = clamp_page_size(options.page_size, self.log)
-            window = options.read_ahead_pages or 2 * max(1, options.client.max_concurrent_requests)
-            ctx = StreamContext(
-                client,
-                self.log,
-                page_size,
-                window,
-                self.started_at,
-                options.initial_sync_days,
-                fan_out=max(1, options.client.max_concurrent_requests),
-            )
-            if options.preflight:
+            window = self.tuning.read_ahead_pages or 2 * settings.max_concurrent_requests
+            ctx = StreamContext(client, self.log, settings, self.started_at, window)
+            if self.tuning.preflight:
                 try:
                     await client.get("/pubapi/v1/userinfo", parse=_object, what="checking the token (userinfo)")
                 except QuotaExhaustedError as error:
-                    for name in self.streams:
-                        await send.send(Stopped(name, str(error), error.reset_after))
+                    for stream in self.streams:
+                        await send.send(Stopped(stream.name, str(error), error.reset_after))
                     return
                 except Exception as error:
                     await send.send(Failed("connection check", error))
                     return
             async with anyio.create_task_group() as group:
-                for name in self.streams:
-                    group.start_soon(self._fetch_stream, ctx, name, send.clone())
+                for stream in self.streams:
+                    group.start_soon(self._fetch_stream, ctx, stream, send.clone())
 
-    async def _fetch_stream(self, ctx: StreamContext, name: str, send: ObjectSendStream[Item]) -> None:
+    async def _fetch_stream(self, ctx: StreamContext, stream: Stream[Any], send: MemoryObjectSendStream[Item]) -> None:
+        name = stream.name
         async with send:
-            self.log.info(f"{name}: sync started" + (" (resuming)" if self.state.position(name) else ""))
+            state = self.positions[name]
+            self.log.info(f"{name}: sync started; {state.describe()}")
             try:
-                async for rows in PRODUCERS[name](ctx, self.state.position(name)):
-                    await send.send(rows)
+                async for batch in stream.produce(ctx, state):
+                    await send.send(Rows(name, batch))
             except QuotaExhaustedError as error:
                 await send.send(Stopped(name, str(error), error.reset_after))
             except anyio.get_cancelled_exc_class():
@@ -283,7 +266,7 @@ class Sync:
     def _log_progress(self) -> None:
         parts = []
         for name, progress in self.report.progress.items():
-            of = f" of about {progress.total}" if progress.total is not None and name in ("users", "notes") else ""
+            of = f" of about {progress.total}" if progress.total is not None else ""
             parts.append(f"{name} {progress.rows}{of}")
         self.log.info("progress: " + ", ".join(parts) + f"; {self.budget.used} requests")
 
@@ -301,23 +284,14 @@ class Sync:
                 else ""
             )
             where = "; ".join(
-                f"{name}: {self.report.progress[name].rows} rows this sync, {describe(self.state.position(name))}"
+                f"{name}: {report.progress[name].rows} rows this sync, {self.positions[name].describe()}"
                 for name in report.stopped
             )
             self.log.warning(
                 f"the request budget for this sync is spent ({self.budget.used} requests; daily_request_limit "
-                f"{self.options.daily_request_limit}){resets}. Stopped early: {where}. The next sync carries on "
+                f"{self.settings.daily_request_limit}){resets}. Stopped early: {where}. The next sync carries on "
                 "from there."
             )
-
-
-def describe(position: dict[str, Any]) -> str:
-    """A stream's position in words, for the log."""
-    scan = position.get("scan") or {}
-    index = scan.get("index", (scan.get("position") or {}).get("index"))
-    if index is None:
-        return "next sync starts a new scan" if "cursor" in position or not position else "resumes where it stopped"
-    return f"resumes at record {index}"
 
 
 def _object(body: Any) -> Any:

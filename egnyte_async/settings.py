@@ -10,66 +10,67 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from egnyte_async.errors import ConfigurationError
 
-__all__ = ["SECRET_KEYS", "TABLE_FLAGS", "Settings", "parse_settings"]
+__all__ = ["EGNYTE_MAX_PAGE_SIZE", "SECRET_KEYS", "Settings", "StreamSwitch", "parse_settings"]
 
 SECRET_KEYS = frozenset({"api_token", "client_secret", "refresh_token"})
 OAUTH_KEYS = ("client_id", "client_secret", "refresh_token")
-
-# The order in which tables are synced and reported.
-TABLE_FLAGS = {
-    "users": "enable_users",
-    "groups": "enable_groups",
-    "notes": "enable_notes",
-    "bookmarks": "enable_bookmarks",
-}
+#: The most records Egnyte returns in one page of any of the four listings.
+EGNYTE_MAX_PAGE_SIZE = 100
 
 _HIDDEN = "<hidden>"
 _MAX_SYNC_FREQUENCY_HOURS = 24 * 7
 
-# key: (default, smallest, largest) — both bounds accepted.
-_INTEGERS: dict[str, tuple[int, int, int]] = {
-    "initial_sync_days": (90, 1, 365),
-    "max_records_per_page": (100, 1, 1000),
-    "retry_attempts": (3, 0, 10),
-    "max_concurrent_requests": (16, 1, 64),
-    "daily_request_limit": (1000, 1, 10_000_000),
+# key: (smallest, largest), both accepted; the defaults are the Settings fields'.
+_INTEGERS: dict[str, tuple[int, int]] = {
+    "initial_sync_days": (1, 365),
+    "max_records_per_page": (1, 1000),
+    "retry_attempts": (0, 10),
+    "max_concurrent_requests": (1, 64),
+    "daily_request_limit": (1, 10_000_000),
 }
-# key: (default, largest) — the smallest accepted value is anything above 0.
-_FLOATS: dict[str, tuple[float, float]] = {
-    "sync_frequency_hours": (4.0, float(_MAX_SYNC_FREQUENCY_HOURS)),
-    "request_timeout_seconds": (30.0, 600.0),
-    "requests_per_second": (2.0, 1000.0),
+# key: largest; the smallest accepted value is anything above 0.
+_FLOATS: dict[str, float] = {
+    "sync_frequency_hours": float(_MAX_SYNC_FREQUENCY_HOURS),
+    "request_timeout_seconds": 600.0,
+    "requests_per_second": 1000.0,
 }
-_BOOLEANS: dict[str, bool] = {
-    "enable_users": True,
-    "enable_groups": True,
-    "enable_notes": True,
-    "enable_bookmarks": True,
-    "enable_debug_logging": False,
-}
+_BOOLEANS = ("enable_debug_logging",)
 _TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
 _FALSE_WORDS = frozenset({"false", "no", "0", "off"})
 _BOOLEAN_WORDS = "true/false, yes/no, 1/0 or on/off"
 
-_KNOWN_KEYS = frozenset(
-    {"api_token", "domain", "base_url", *OAUTH_KEYS, *_INTEGERS, *_FLOATS, *_BOOLEANS},
-)
+_GENERAL_KEYS = frozenset({"api_token", "domain", "base_url", *OAUTH_KEYS, *_INTEGERS, *_FLOATS, *_BOOLEANS})
 _REQUIRED_KEYS = frozenset({"domain"})
 _DOMAIN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.:")
 
 
+class StreamSwitch(Protocol):
+    """What the settings need of a stream: its name and the key that turns it on or off (the catalog's streams)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def flag(self) -> str: ...
+
+    @property
+    def enabled_by_default(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything configuration.json decides, typed and range-checked.
+    """Everything configuration.json decides, typed and range-checked; the defaults here are the only ones.
 
-    `warnings` holds the non-fatal findings (unknown keys, placeholders left in optional keys) for the connector
-    to log at the start of a sync.
+    `streams` names the enabled streams, in the catalog's order. `warnings` holds the non-fatal findings (unknown
+    keys, placeholders left in optional keys, a page size lowered to Egnyte's maximum) for the connector to log at
+    the start of a sync.
     """
 
     domain: str
@@ -80,16 +81,13 @@ class Settings:
     refresh_token: str | None = field(default=None, repr=False)
     sync_frequency_hours: float = 4.0
     initial_sync_days: int = 90
-    max_records_per_page: int = 100
+    max_records_per_page: int = EGNYTE_MAX_PAGE_SIZE
     request_timeout_seconds: float = 30.0
     retry_attempts: int = 3
     requests_per_second: float = 2.0
     max_concurrent_requests: int = 16
     daily_request_limit: int = 1000
-    enable_users: bool = True
-    enable_groups: bool = True
-    enable_notes: bool = True
-    enable_bookmarks: bool = True
+    streams: tuple[str, ...] = ()
     enable_debug_logging: bool = False
     warnings: tuple[str, ...] = ()
 
@@ -102,22 +100,16 @@ class Settings:
             parts.append(f"{item.name}={shown}")
         return f"Settings({', '.join(parts)})"
 
-    @property
-    def has_refresh_credentials(self) -> bool:
-        """True when an expired or revoked access token can be replaced through the OAuth refresh grant."""
-        return self.client_id is not None and self.client_secret is not None and self.refresh_token is not None
 
-    @property
-    def enabled_tables(self) -> tuple[str, ...]:
-        """The tables to sync, among users, groups, notes and bookmarks, in that order."""
-        return tuple(table for table, flag in TABLE_FLAGS.items() if getattr(self, flag))
+_DEFAULTS: dict[str, Any] = {item.name: item.default for item in fields(Settings)}
 
 
 class _Reader:
     """Reads keys one by one, remembering each problem instead of stopping at the first."""
 
-    def __init__(self, configuration: Mapping[str, object]) -> None:
+    def __init__(self, configuration: Mapping[str, object], flags: frozenset[str]) -> None:
         self.configuration = configuration
+        self.flags = flags
         self.problems: list[str] = []
         self.warnings: list[str] = []
 
@@ -154,7 +146,8 @@ class _Reader:
         return isinstance(value, str) and is_placeholder(value.strip())
 
     def integer(self, key: str) -> int:
-        default, smallest, largest = _INTEGERS[key]
+        default: int = _DEFAULTS[key]
+        smallest, largest = _INTEGERS[key]
         raw = self.text(key)
         if raw is None:
             return default
@@ -170,7 +163,8 @@ class _Reader:
         return number
 
     def number(self, key: str) -> float:
-        default, largest = _FLOATS[key]
+        default: float = _DEFAULTS[key]
+        largest = _FLOATS[key]
         raw = self.text(key)
         if raw is None:
             return default
@@ -187,8 +181,7 @@ class _Reader:
             return default
         return number
 
-    def boolean(self, key: str) -> bool:
-        default = _BOOLEANS[key]
+    def boolean(self, key: str, default: bool) -> bool:
         raw = self.text(key)
         if raw is None:
             return default
@@ -314,38 +307,70 @@ def _already_reported(reader: _Reader, key: str) -> bool:
     return any(problem.startswith(f"{key}:") for problem in reader.problems)
 
 
+def _page_size(reader: _Reader) -> int:
+    requested = reader.integer("max_records_per_page")
+    if requested > EGNYTE_MAX_PAGE_SIZE:
+        reader.warnings.append(
+            f"max_records_per_page={requested} is above Egnyte's maximum of {EGNYTE_MAX_PAGE_SIZE} records a page; "
+            f"using {EGNYTE_MAX_PAGE_SIZE}"
+        )
+        return EGNYTE_MAX_PAGE_SIZE
+    return requested
+
+
+def _enabled_streams(reader: _Reader, streams: Sequence[StreamSwitch]) -> tuple[str, ...]:
+    enabled = tuple(stream.name for stream in streams if reader.boolean(stream.flag, stream.enabled_by_default))
+    if streams and not enabled:
+        flags = ", ".join(stream.flag for stream in streams)
+        reader.problems.append(f"{flags}: all are false; enable at least one table")
+    return enabled
+
+
 def _unknown_keys(reader: _Reader) -> None:
-    for key in sorted(str(key) for key in reader.configuration if key not in _KNOWN_KEYS):
-        close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
+    known = _GENERAL_KEYS | reader.flags
+    for key in sorted(str(key) for key in reader.configuration if key not in known):
+        close = difflib.get_close_matches(key, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         reader.warnings.append(f"unknown configuration key {key!r} ignored{hint}")
 
 
-def parse_settings(configuration: Mapping[str, object] | None) -> Settings:
-    """Check `configuration` and return it as Settings; raise ConfigurationError listing every problem found."""
+def parse_settings(configuration: Mapping[str, object] | None, streams: Sequence[StreamSwitch]) -> Settings:
+    """Check `configuration` and return it as Settings; raise ConfigurationError listing every problem found.
+
+    `streams` are the catalog's streams, whose `enable_<name>` switches the configuration may hold.
+    """
     if configuration is None:
         configuration = {}
     if not isinstance(configuration, Mapping):
         raise ConfigurationError(
             f"configuration must be a JSON object of keys to values, not {type(configuration).__name__}"
         )
-    reader = _Reader(configuration)
+    reader = _Reader(configuration, frozenset(stream.flag for stream in streams))
     domain = _read_domain(reader)
     base_url = _read_base_url(reader, domain)
     api_token, client_id, client_secret, refresh_token = _read_credentials(reader)
-    integers = {key: reader.integer(key) for key in _INTEGERS}
-    floats = {key: reader.number(key) for key in _FLOATS}
-    booleans = {key: reader.boolean(key) for key in _BOOLEANS}
-    table_flags = [booleans[flag] for flag in TABLE_FLAGS.values()]
-    if not any(table_flags):
-        reader.problems.append(f"{', '.join(TABLE_FLAGS.values())}: all are false; enable at least one table")
+    settings = Settings(
+        domain="",
+        base_url="",
+        initial_sync_days=reader.integer("initial_sync_days"),
+        max_records_per_page=_page_size(reader),
+        retry_attempts=reader.integer("retry_attempts"),
+        max_concurrent_requests=reader.integer("max_concurrent_requests"),
+        daily_request_limit=reader.integer("daily_request_limit"),
+        sync_frequency_hours=reader.number("sync_frequency_hours"),
+        request_timeout_seconds=reader.number("request_timeout_seconds"),
+        requests_per_second=reader.number("requests_per_second"),
+        streams=_enabled_streams(reader, streams),
+        enable_debug_logging=reader.boolean("enable_debug_logging", _DEFAULTS["enable_debug_logging"]),
+    )
     _unknown_keys(reader)
     if reader.problems:
         count = len(reader.problems)
         heading = "configuration.json has 1 problem:" if count == 1 else f"configuration.json has {count} problems:"
         raise ConfigurationError("\n".join([heading, *(f"  - {problem}" for problem in reader.problems)]))
     assert domain is not None and base_url is not None  # guaranteed when no problem was found
-    return Settings(
+    return replace(
+        settings,
         domain=domain,
         base_url=base_url,
         api_token=api_token,
@@ -353,7 +378,4 @@ def parse_settings(configuration: Mapping[str, object] | None) -> Settings:
         client_secret=client_secret,
         refresh_token=refresh_token,
         warnings=tuple(reader.warnings),
-        **integers,
-        **floats,
-        **booleans,
     )

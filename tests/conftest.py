@@ -23,6 +23,9 @@ class FakeClock:
     def __call__(self) -> float:
         return self.now
 
+    def monotonic(self) -> float:
+        return self.now
+
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += max(0.0, seconds)

@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from harness import SANDBOX_NOW, Killed, RecordingOperations, sync_options
+from harness import SANDBOX_NOW, Killed, RecordingOperations, sync_setup
 
-from egnyte_async.log import RecordingLog
 from egnyte_async.pipeline import Sync, SyncReport
 from egnyte_sandbox import SandboxConfig, create_app
+from tests.logs import RecordingLog
 
 _STALLED: contextvars.ContextVar[tuple[asyncio.Event, asyncio.Event] | None] = contextvars.ContextVar(
     "stalled", default=None
@@ -43,6 +43,9 @@ class VirtualTime:
         self.on_sleep = None  # optional hook called with the seconds of every sleep (a kill mid-retry)
 
     def __call__(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
         return self.now
 
     def wall(self) -> datetime:
@@ -170,7 +173,7 @@ def run(
 ) -> SyncReport:
     """One sync on virtual time, against an in-process sandbox app (or a served one, given its base URL); with
     `delays`, each answer is held back that many event-loop turns (cycling through the list)."""
-    overrides.setdefault("page_size", 20)
+    overrides.setdefault("max_records_per_page", 20)
     overrides.setdefault("checkpoint_rows", 15)
     overrides.setdefault("retry_attempts", 6)
     overrides.setdefault("max_concurrent_requests", 4)
@@ -182,15 +185,9 @@ def run(
     transport: httpx.AsyncBaseTransport | None = TimeoutASGITransport(app, time) if served_in_process else None
     if delays:
         transport = ShufflingTransport(transport or httpx.AsyncHTTPTransport(), delays)
+    settings, tuning = sync_setup("http://sandbox.local" if served_in_process else app, token, streams, **overrides)
     sync = Sync(
-        sync_options("http://sandbox.local" if served_in_process else app, token, streams, **overrides),
-        state,
-        operations,
-        log or RecordingLog(),
-        transport=transport,
-        now=lambda: moment,
-        clock=time,
-        sleep=time.sleep,
+        settings, state, operations, log or RecordingLog(), tuning=tuning, transport=transport, now=moment, clock=time
     )
     return sync.run()
 

@@ -9,19 +9,20 @@ from typing import Any
 
 import httpx
 
-from egnyte_async.client import ClientOptions
+from egnyte_async.catalog import all_tables, table_named
 from egnyte_async.dates import parse_egnyte_datetime
-from egnyte_async.log import RecordingLog
-from egnyte_async.mapping import TABLES, map_bookmark, map_group, map_group_members, map_note, map_user
-from egnyte_async.pipeline import Sync, SyncOptions, SyncReport
+from egnyte_async.mapping import map_bookmark, map_group, map_group_members, map_note, map_user
+from egnyte_async.pipeline import Sync, SyncReport, Tuning
+from egnyte_async.settings import Settings
 from egnyte_sandbox import Tenant
+from tests.logs import RecordingLog
 
 ALL_STREAMS = ("users", "groups", "notes", "bookmarks")
 Key = tuple[str, tuple]
 
 
 def key_of(table: str, row: dict[str, Any]) -> tuple:
-    return tuple(row[column] for column in TABLES[table]["primary_key"])
+    return table_named(table).key_of(row)
 
 
 class Killed(Exception):
@@ -61,19 +62,21 @@ class RecordingOperations:
         return {key: row for (table, key), row in self.committed.items() if table == name}
 
 
-def sync_options(base_url: str, token: str, streams=ALL_STREAMS, **overrides: Any) -> SyncOptions:
-    client_fields = {
-        name: overrides.pop(name) for name in list(overrides) if name in ClientOptions.__dataclass_fields__
+def sync_setup(base_url: str, token: str | None, streams=ALL_STREAMS, **overrides: Any) -> tuple[Settings, Tuning]:
+    """Settings for a test sync (unpaced, an ample quota, a year of notes) and its tuning; `overrides` may name
+    fields of either."""
+    tuning = {name: overrides.pop(name) for name in list(overrides) if name in Tuning.__dataclass_fields__}
+    defaults: dict[str, Any] = {
+        "requests_per_second": 1000,
+        "max_concurrent_requests": 8,
+        "daily_request_limit": 10**6,
+        "sync_frequency_hours": 24,
+        "initial_sync_days": 365,
     }
-    client = ClientOptions(
-        base_url=base_url,
-        api_token=token,
-        requests_per_second=client_fields.pop("requests_per_second", 1000),
-        max_concurrent_requests=client_fields.pop("max_concurrent_requests", 8),
-        **client_fields,
+    settings = Settings(
+        domain="sandbox", base_url=base_url, api_token=token, streams=tuple(streams), **{**defaults, **overrides}
     )
-    defaults = {"daily_request_limit": 10**6, "sync_frequency_hours": 24, "initial_sync_days": 365}
-    return SyncOptions(client=client, streams=tuple(streams), **{**defaults, **overrides})
+    return settings, Tuning(**tuning)
 
 
 def run_sync(
@@ -92,14 +95,8 @@ def run_sync(
         base_url, transport = app_or_url, None
     else:
         base_url, transport = "http://sandbox.local", httpx.ASGITransport(app=app_or_url)
-    sync = Sync(
-        sync_options(base_url, token, streams, **overrides),
-        state,
-        operations,
-        log or RecordingLog(),
-        transport=transport,
-        now=lambda: now,
-    )
+    settings, tuning = sync_setup(base_url, token, streams, **overrides)
+    sync = Sync(settings, state, operations, log or RecordingLog(), tuning=tuning, transport=transport, now=now)
     return sync.run()
 
 
@@ -107,7 +104,7 @@ def expected_rows(
     tenant: Tenant, now: datetime, initial_sync_days: int = 365, streams=ALL_STREAMS
 ) -> dict[str, dict[tuple, dict]]:
     """What a complete first sync must leave in each table, mapped from the tenant as it is now."""
-    expected: dict[str, dict[tuple, dict]] = {table: {} for table in TABLES}
+    expected: dict[str, dict[tuple, dict]] = {table.name: {} for table in all_tables()}
 
     def put(table: str, row: dict) -> None:
         expected[table][key_of(table, row)] = row

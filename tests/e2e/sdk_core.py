@@ -10,8 +10,8 @@ from typing import Any
 import duckdb
 from fivetran_connector_sdk import Logging
 
+from egnyte_async.catalog import all_tables
 from egnyte_async.dates import to_utc_iso
-from egnyte_async.mapping import TABLES
 
 
 def run_core(project: Path, configuration: dict[str, str], state: dict | None = None) -> dict:
@@ -50,7 +50,8 @@ def warehouse_rows(project: Path) -> dict[str, dict[tuple, dict]]:
             ).fetchall()
         }
         out: dict[str, dict[tuple, dict]] = {}
-        for table, spec in TABLES.items():
+        for spec in all_tables():
+            table = spec.name
             out[table] = {}
             if table not in tables:
                 continue
@@ -58,8 +59,8 @@ def warehouse_rows(project: Path) -> dict[str, dict[tuple, dict]]:
             names = [column[0] for column in cursor.description]
             for values in cursor.fetchall():
                 stored = dict(zip(names, values, strict=True))
-                row = {column: _normalize(stored.get(column), kind) for column, kind in spec["columns"].items()}
-                out[table][tuple(row[key] for key in spec["primary_key"])] = row
+                row = {column: _normalize(stored.get(column), kind) for column, kind in spec.columns.items()}
+                out[table][spec.key_of(row)] = row
         return out
     finally:
         con.close()
@@ -70,8 +71,9 @@ def duplicate_keys(project: Path) -> dict[str, int]:
     con = duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True)
     try:
         found = {}
-        for table, spec in TABLES.items():
-            keys = ", ".join(spec["primary_key"])
+        for spec in all_tables():
+            table = spec.name
+            keys = ", ".join(spec.primary_key)
             try:
                 (count,) = con.execute(
                     f'select count(*) from (select {keys} from tester."{table}" group by {keys} having count(*) > 1)'

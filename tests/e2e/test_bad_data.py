@@ -14,8 +14,9 @@ from faultkit import TimeoutASGITransport, VirtualTime, run, sandbox_app
 from harness import SANDBOX_NOW, RecordingOperations, expected_rows
 from sdk_core import duplicate_keys, run_core, warehouse_rows
 
-from egnyte_async.log import RecordingLog
 from egnyte_async.mapping import MAX_TEXT_LENGTH
+from egnyte_async.streams.notes import NOTES
+from tests.logs import RecordingLog
 
 TENANT = {"users": 40, "groups": 8, "members_per_group": 3, "notes": 120, "bookmarks_per_user": 2}
 STREAMS = ("users", "groups", "notes", "bookmarks")
@@ -195,7 +196,7 @@ def test_odd_records_are_reported_kept_where_possible_and_never_crash_the_sync()
     odd = OddRecords(sandbox_app(time, TENANT))
     operations = RecordingOperations()
     log = RecordingLog()
-    report = run(odd, None, operations, time, log=log, page_size=PAGE)
+    report = run(odd, None, operations, time, log=log, max_records_per_page=PAGE)
     assert sorted(report.finished) == sorted(STREAMS)
     check_outcome(odd, operations.table, log.texts("warning"))
 
@@ -220,7 +221,7 @@ def test_odd_records_go_through_the_real_sdk_core_into_duckdb(tmp_path, monkeypa
         connector,
         "Sync",
         functools.partial(
-            Sync, transport=TimeoutASGITransport(odd, time), now=lambda: SANDBOX_NOW, clock=time, sleep=time.sleep
+            Sync, transport=TimeoutASGITransport(odd, time), now=SANDBOX_NOW, clock=time
         ),
     )
     configuration = {
@@ -246,10 +247,10 @@ def test_cap_long_values_keeps_the_record_and_says_so(value):
     from egnyte_async.mapping import cap_long_values, map_note
 
     heard: list[str] = []
-    row = cap_long_values("notes", map_note({"id": "n1", "message": value, "odd": value}), heard.append)
+    row = cap_long_values(NOTES, map_note({"id": "n1", "message": value, "odd": value}), heard.append)
     assert row["id"] == "n1"
     assert row["note_text"] == value[:MAX_TEXT_LENGTH] and row["extra"]["odd"] == value[:MAX_TEXT_LENGTH]
     assert row["extra"]["truncated_note_text"] == row["extra"]["truncated_odd"] == len(value)
     assert len(heard) == 2 and all("n1" in text for text in heard)
     small = map_note({"id": "n2", "message": "short"})
-    assert cap_long_values("notes", dict(small), heard.append) == small
+    assert cap_long_values(NOTES, dict(small), heard.append) == small

@@ -11,10 +11,11 @@ import pytest
 from faultkit import TimeoutASGITransport, VirtualTime, refresh_credentials, run, sandbox_app
 from harness import SANDBOX_NOW, RecordingOperations, assert_matches, expected_rows
 
-from egnyte_async.client import ClientOptions, EgnyteClient
-from egnyte_async.log import RecordingLog
+from egnyte_async.client import EgnyteClient
 from egnyte_async.pipeline import SyncFailedError
+from egnyte_async.settings import Settings
 from egnyte_sandbox import FAULT_KINDS, FaultPlan, SandboxConfig, run_server
+from tests.logs import RecordingLog
 
 TENANT = {"users": 48, "groups": 26, "members_per_group": 3, "notes": 150, "bookmarks_per_user": 2}
 #: What each table's requests start with; groups covers the listing and the detail calls.
@@ -26,7 +27,7 @@ TABLE_PATHS = {
 }
 RATES = (0.1, 0.3)
 #: Small pages and checkpoints, so that faults land on many pages and between checkpoints.
-SYNC = {"page_size": 6, "checkpoint_rows": 10, "retry_attempts": 10, "max_concurrent_requests": 4}
+SYNC = {"max_records_per_page": 6, "checkpoint_rows": 10, "retry_attempts": 10, "max_concurrent_requests": 4}
 
 
 def expected(app, streams):
@@ -79,7 +80,7 @@ def test_a_request_failing_beyond_retry_attempts_fails_the_sync_after_checkpoint
     operations = RecordingOperations()
     options = {
         **SYNC,
-        "page_size": 8,
+        "max_records_per_page": 8,
         "max_concurrent_requests": 1,
         "read_ahead_pages": 1,
         "retry_attempts": 2,
@@ -234,10 +235,12 @@ async def test_the_timeout_transport_raises_read_timeout_for_a_stalled_request()
     from egnyte_async.budget import QuotaWindow, RequestBudget
 
     now = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    options = ClientOptions(base_url="http://sandbox.local", api_token="sandbox-token", request_timeout_seconds=7.0)
+    options = Settings(
+        domain="sandbox", base_url="http://sandbox.local", api_token="sandbox-token", request_timeout_seconds=7.0
+    )
     transport = TimeoutASGITransport(app, time)
     client = EgnyteClient(
-        options, RequestBudget(100, 24, QuotaWindow(now), now), transport=transport, clock=time, sleep=time.sleep
+        options, RequestBudget(100, 24, QuotaWindow(now), now), transport=transport, clock=time
     )
     async with client:
         body = await client.get("/pubapi/v1/userinfo", parse=dict, what="userinfo")
@@ -247,9 +250,9 @@ async def test_the_timeout_transport_raises_read_timeout_for_a_stalled_request()
 
 
 @pytest.mark.parametrize(
-    ("seed", "rate", "page_size", "window"), [(1, 0.5, 9, 1), (1, 0.5, 5, 4), (2, 0.5, 6, 4), (1, 0.2, 3, 4)]
+    ("seed", "rate", "max_records_per_page", "window"), [(1, 0.5, 9, 1), (1, 0.5, 5, 4), (2, 0.5, 6, 4), (1, 0.2, 3, 4)]
 )
-def test_pages_served_for_another_position_lose_nothing_on_any_stream(seed, rate, page_size, window):
+def test_pages_served_for_another_position_lose_nothing_on_any_stream(seed, rate, max_records_per_page, window):
     """`repeat_page` serves the last body of the same listing, which under concurrency, or when two streams read
     the same listing (users, and the users behind bookmarks), is often another position's page, the first page
     included: the envelope's own start tells it apart."""
@@ -258,7 +261,7 @@ def test_pages_served_for_another_position_lose_nothing_on_any_stream(seed, rate
     plan = FaultPlan(rate=rate, kinds=("repeat_page", "bad_envelope", "503"))
     app = sandbox_app(time, tenant, faults=plan, seed=seed)
     operations = RecordingOperations()
-    options = {"page_size": page_size, "max_concurrent_requests": window, "retry_attempts": 10}
+    options = {"max_records_per_page": max_records_per_page, "max_concurrent_requests": window, "retry_attempts": 10}
     run(app, None, operations, time, **options)
     assert app.state.sandbox.stats.faults["repeat_page"] > 5
     streams = ("users", "groups", "notes", "bookmarks")

@@ -18,8 +18,8 @@ import duckdb
 from harness import all_notes, assert_matches, expected_rows
 from sdk_core import warehouse_rows
 
+from egnyte_async.catalog import all_tables
 from egnyte_async.dates import parse_egnyte_datetime
-from egnyte_async.mapping import TABLES
 from egnyte_sandbox import SandboxConfig, run_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +39,8 @@ CHILD = textwrap.dedent(
     import connector
 
     # Checkpoint every 40 rows (instead of 10,000), so that the kill lands between checkpoints.
-    options = connector.SyncOptions.from_settings
-    connector.SyncOptions.from_settings = lambda settings: dataclasses.replace(options(settings), checkpoint_rows=40)
+    from egnyte_async.pipeline import Sync, Tuning
+    connector.Sync = lambda *args, **kwargs: Sync(*args, tuning=Tuning(checkpoint_rows=40), **kwargs)
 
     class KillingOp:
         upserts = 0
@@ -83,12 +83,12 @@ def ids_and_duplicates(project: Path) -> tuple[dict[str, set[tuple]], dict[str, 
         columns = con.execute(
             "select table_name, column_name from information_schema.columns where table_schema = 'tester'"
         ).fetchall()
-        for table, spec in TABLES.items():
+        for table, spec in ((table.name, table) for table in all_tables()):
             present = {column for name, column in columns if name == table}
             if not present:
                 ids[table], duplicates[table] = set(), 0
                 continue
-            keys = ", ".join(f"CAST({column} AS VARCHAR)" for column in spec["primary_key"])
+            keys = ", ".join(f"CAST({column} AS VARCHAR)" for column in spec.primary_key)
             live = " where not _fivetran_deleted" if "_fivetran_deleted" in present else ""
             rows = con.execute(f'select {keys} from tester."{table}"{live}').fetchall()
             ids[table] = set(rows)
@@ -132,7 +132,7 @@ def test_a_sync_killed_with_sigkill_resumes_to_exactly_the_tenant(tmp_path):
     # depends on the second the first child began).
     expected = expected_rows(tenant, end, initial_sync_days=INITIAL_SYNC_DAYS - 1)
     ids, duplicates = ids_and_duplicates(project)
-    assert duplicates == dict.fromkeys(TABLES, 0)
+    assert duplicates == dict.fromkeys((table.name for table in all_tables()), 0)
     for table, rows in expected.items():
         wanted = {tuple(str(value) for value in key) for key in rows}
         missing = wanted - ids[table]

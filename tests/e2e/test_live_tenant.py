@@ -9,7 +9,7 @@ import pytest
 from faultkit import VirtualTime, run, sandbox_app
 from harness import SANDBOX_NOW, RecordingOperations, expected_rows
 
-from egnyte_async.log import RecordingLog
+from tests.logs import RecordingLog
 
 TENANT = {"users": 60, "groups": 25, "members_per_group": 3, "notes": 240, "bookmarks_per_user": 3}
 CHECKED = ("users", "groups", "notes", "bookmarks")
@@ -32,7 +32,7 @@ def test_every_record_present_throughout_the_scan_is_synced_and_the_next_sync_ca
     before = snapshot(app)
     operations = RecordingOperations()
     log = RecordingLog()
-    report = run(app, None, operations, time, log=log, page_size=page_size, checkpoint_rows=20)
+    report = run(app, None, operations, time, log=log, max_records_per_page=page_size, checkpoint_rows=20)
     after = snapshot(app)
     assert sorted(report.finished) == sorted(CHECKED)
     assert sandbox.stats.churn_mutations > 50
@@ -52,7 +52,7 @@ def test_every_record_present_throughout_the_scan_is_synced_and_the_next_sync_ca
     # The tenant stands still now: the next sync picks up what the first could not see.
     sandbox.config.churn_per_list_request = 0
     final = snapshot(app)
-    run(app, operations.last_state, operations, time, page_size=page_size, checkpoint_rows=20)
+    run(app, operations.last_state, operations, time, max_records_per_page=page_size, checkpoint_rows=20)
     for table in ("users", "groups", "group_members", "bookmarks"):
         got = operations.table(table)
         missing = [key for key in final[table] if key not in got]
@@ -77,7 +77,7 @@ def test_a_group_deleted_between_the_listing_and_its_detail_is_reported_and_skip
 
     operations = RecordingOperations()
     log = RecordingLog()
-    report = run(deleting, None, operations, time, log=log, streams=("groups",), page_size=10)
+    report = run(deleting, None, operations, time, log=log, streams=("groups",), max_records_per_page=10)
     assert report.finished == ["groups"]
     assert any(doomed["id"] in text and "deleted while the sync ran" in text for text in log.texts("warning"))
     groups = operations.table("groups")
@@ -99,7 +99,7 @@ def test_a_user_deleted_before_their_bookmarks_are_listed_is_skipped_with_a_warn
 
     operations = RecordingOperations()
     log = RecordingLog()
-    report = run(deleting, None, operations, time, log=log, streams=("bookmarks",), page_size=10)
+    report = run(deleting, None, operations, time, log=log, streams=("bookmarks",), max_records_per_page=10)
     assert report.finished == ["bookmarks"]
     assert any(doomed["userName"] in text for text in log.texts("warning"))
     expected = expected_rows(tenant, SANDBOX_NOW, streams=("bookmarks",))["bookmarks"]

@@ -10,7 +10,7 @@ from datetime import timedelta
 from faultkit import VirtualTime, run, sandbox_app
 from harness import SANDBOX_NOW, RecordingOperations, assert_matches, expected_rows
 
-from egnyte_async.log import RecordingLog
+from tests.logs import RecordingLog
 
 TENANT = {"users": 40, "groups": 12, "members_per_group": 3, "notes": 150, "bookmarks_per_user": 1}
 STREAMS = ("users", "groups", "notes", "bookmarks")
@@ -34,7 +34,7 @@ def test_a_tenant_larger_than_a_days_quota_is_finished_by_successive_syncs_withi
         log = RecordingLog()
         before = sandbox.stats.api_requests
         report = run(
-            app, state, operations, time, log=log, now=time.wall(), streams=STREAMS, page_size=10,
+            app, state, operations, time, log=log, now=time.wall(), streams=STREAMS, max_records_per_page=10,
             daily_request_limit=40, sync_frequency_hours=6,
         )  # fmt: skip
         state = operations.last_state
@@ -66,7 +66,12 @@ def test_egnytes_over_rate_answer_stops_the_sync_cleanly_and_the_next_sync_conti
     time = VirtualTime()
     app = sandbox_app(time, TENANT, daily_quota=30, accesstoken_headers=False)
     sandbox = app.state.sandbox
-    options = {"page_size": 10, "daily_request_limit": 1000, "sync_frequency_hours": 24, "max_concurrent_requests": 4}
+    options = {
+        "max_records_per_page": 10,
+        "daily_request_limit": 1000,
+        "sync_frequency_hours": 24,
+        "max_concurrent_requests": 4,
+    }
     operations = RecordingOperations()
     log = RecordingLog()
     report = run(app, None, operations, time, log=log, now=time.wall(), **options)
@@ -123,7 +128,7 @@ def test_the_quota_headers_tighten_the_connectors_own_count():
     for _ in range(25):
         sandbox.limiter.admit(sandbox.config.static_token)
     operations = RecordingOperations()
-    report = run(app, None, operations, time, now=time.wall(), page_size=10, daily_request_limit=40)
+    report = run(app, None, operations, time, now=time.wall(), max_records_per_page=10, daily_request_limit=40)
     assert report.stopped
     assert server_day_calls(app) == 40
     assert sandbox.stats.throttled_quota == 0
@@ -148,7 +153,7 @@ def test_a_throttle_asking_for_hours_ends_the_sync_like_a_spent_quota():
 
     operations = RecordingOperations()
     log = RecordingLog()
-    report = run(throttling, None, operations, time, log=log, streams=("notes",), page_size=10)
+    report = run(throttling, None, operations, time, log=log, streams=("notes",), max_records_per_page=10)
     assert report.stopped == {"notes": report.stopped["notes"]} and "7200" in report.stopped["notes"]
     assert max(time.slept, default=0.0) <= 1.0  # never slept the two hours
     assert notes_pages <= 3 + 4  # stopped asking: at most the pages already in flight were refused

@@ -17,7 +17,7 @@ from egnyte_sandbox import FaultPlan
 
 TENANT = {"users": 26, "groups": 9, "members_per_group": 3, "notes": 80, "bookmarks_per_user": 2}
 STREAMS = ("users", "groups", "notes", "bookmarks")
-SYNC = {"page_size": 6, "checkpoint_rows": 5, "max_concurrent_requests": 4}
+SYNC = {"max_records_per_page": 6, "checkpoint_rows": 5, "max_concurrent_requests": 4}
 
 
 def uninterrupted(streams=STREAMS, **options: Any) -> tuple[RecordingOperations, list[int]]:

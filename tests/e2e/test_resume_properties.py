@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 TENANT = {"users": 18, "groups": 5, "members_per_group": 3, "notes": 60, "bookmarks_per_user": 2}
-OPTIONS = {"page_size": 5, "max_concurrent_requests": 4}
+OPTIONS = {"max_records_per_page": 5, "max_concurrent_requests": 4}
 
 
 @functools.cache

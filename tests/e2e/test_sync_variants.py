@@ -14,8 +14,8 @@ from harness import (
     run_sync,
 )
 
-from egnyte_async.log import RecordingLog
 from egnyte_sandbox import SandboxConfig, create_app
+from tests.logs import RecordingLog
 
 SMALL = {"users": 130, "groups": 6, "members_per_group": 8, "notes": 260, "bookmarks_per_user": 2}
 VARIANTS = {
@@ -50,7 +50,7 @@ def test_full_sync_matches_the_tenant(variant):
     tenant = app.state.sandbox.tenant
     operations = RecordingOperations()
     log = RecordingLog()
-    report = run_sync(app, config.static_token, None, operations, now=SANDBOX_NOW, log=log, page_size=500)
+    report = run_sync(app, config.static_token, None, operations, now=SANDBOX_NOW, log=log, max_records_per_page=100)
     assert sorted(report.finished) == ["bookmarks", "groups", "notes", "users"]
     assert not report.stopped
     expected = expected_rows(tenant, SANDBOX_NOW)

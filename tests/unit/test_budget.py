@@ -66,3 +66,12 @@ def test_egnyte_count_caps_our_own():
     budget = RequestBudget(1000, 24, QuotaWindow(NOW), NOW)
     budget.observe_server_quota(allotted=5000, current=4998)
     assert spend(budget) == 2
+
+
+def test_a_late_answer_never_hands_back_calls_already_spent():
+    budget = RequestBudget(1000, 24, QuotaWindow(NOW), NOW)
+    budget.observe_server_quota(allotted=100, current=90)  # 10 left
+    for _ in range(4):
+        budget.take()
+    budget.observe_server_quota(allotted=100, current=91)  # an answer admitted before the last three calls
+    assert budget.remaining == 6

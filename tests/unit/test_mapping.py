@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
+from egnyte_async.catalog import all_tables, table_named
 from egnyte_async.mapping import (
-    TABLES,
     RecordError,
     map_bookmark,
     map_group,
@@ -54,23 +54,21 @@ def warn():
 # ---- schema ----
 
 
-@pytest.mark.parametrize("table", sorted(TABLES))
-def test_schema_is_well_formed(table):
-    spec = TABLES[table]
-    assert set(spec) == {"primary_key", "columns"}
-    assert set(spec["columns"].values()) <= SDK_TYPES
-    assert set(spec["primary_key"]) <= set(spec["columns"])
-    assert spec["columns"]["extra"] == "JSON"
-    assert all(column == column.lower() and " " not in column for column in spec["columns"])
+@pytest.mark.parametrize("spec", all_tables(), ids=lambda table: table.name)
+def test_schema_is_well_formed(spec):
+    assert set(spec.columns.values()) <= SDK_TYPES
+    assert set(spec.primary_key) <= set(spec.columns)
+    assert spec.columns["extra"] == "JSON"
+    assert all(column == column.lower() and " " not in column for column in spec.columns)
 
 
 def test_schema_tables_and_keys():
-    assert {table: spec["primary_key"] for table, spec in TABLES.items()} == {
-        "users": ["id"],
-        "groups": ["id"],
-        "group_members": ["group_id", "user_id"],
-        "notes": ["id"],
-        "bookmarks": ["id"],
+    assert {table.name: table.primary_key for table in all_tables()} == {
+        "users": ("id",),
+        "groups": ("id",),
+        "group_members": ("group_id", "user_id"),
+        "notes": ("id",),
+        "bookmarks": ("id",),
     }
 
 
@@ -86,7 +84,7 @@ def test_schema_tables_and_keys():
     ],
 )
 def test_rows_have_exactly_the_declared_columns(table, row):
-    assert list(row()) == list(TABLES[table]["columns"])
+    assert list(row()) == list(table_named(table).columns)
 
 
 # ---- users ----

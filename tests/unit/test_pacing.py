@@ -37,7 +37,7 @@ def test_no_window_sees_more_than_the_bucket_depth_plus_the_rate():
 
 
 def test_gate_holds_every_waiter_until_the_latest_retry_after(fake_clock):
-    gate = ThrottleGate(fake_clock, fake_clock.sleep)
+    gate = ThrottleGate(fake_clock)
     gate.close_for(5)
     gate.close_for(2)  # a shorter pause never shortens a longer one
     asyncio.run(gate.wait())

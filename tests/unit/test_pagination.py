@@ -6,12 +6,17 @@ import asyncio
 from datetime import datetime, timezone
 
 import httpx
+import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from egnyte_async.budget import QuotaWindow, RequestBudget
-from egnyte_async.client import ClientOptions, EgnyteClient
-from egnyte_async.pagination import Listing, Position, Scanner, parse_notes_page, parse_scim_page
+from egnyte_async.client import EgnyteClient
+from egnyte_async.pagination import Listing, Position, Scanner, record_key, skip_through
+from egnyte_async.settings import Settings
+from egnyte_async.streams.notes import parse_notes_page
+from egnyte_async.streams.scim import parse_scim_page
+from tests.clients import USERS
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
@@ -60,7 +65,7 @@ class LiveListing:
 
 
 def client_for(listing: LiveListing) -> EgnyteClient:
-    options = ClientOptions(base_url="https://t.egnyte.com", api_token="t", requests_per_second=10_000)
+    options = Settings(domain="acme", base_url="https://t.egnyte.com", api_token="t", requests_per_second=10_000)
     budget = RequestBudget(10**7, 24, QuotaWindow(NOW), NOW)
     return EgnyteClient(options, budget, transport=httpx.MockTransport(listing.handle))
 
@@ -261,3 +266,35 @@ def test_what_an_endpoint_taught_is_kept_in_the_state():
     fresh = PageCap.from_state({"cap": "x", "longest_end": -3, "echoes_index": "maybe"})
     assert (fresh.cap, fresh.longest_end, fresh.echoes_index) == (None, 0, True)
     assert PageCap.from_state(None).cap is None
+
+
+def test_skip_through_resumes_after_the_last_written_item():
+    items = [{"id": i} for i in range(5)]
+    assert skip_through(items, 2) == [{"id": 3}, {"id": 4}]
+    assert skip_through(items, 4) == []
+    assert skip_through(items, 99) == items  # no longer listed: the page is redone, harmlessly
+
+
+def test_record_keys_of_every_shape_can_be_compared():
+    assert record_key({"id": 5}) == 5 and record_key({"id": "a"}) == "a"
+    assert record_key({"id": [1, 2]}) != record_key({"id": [2, 1]})
+    assert record_key({"id": {"a": 1, "b": 2}}) == record_key({"id": {"b": 2, "a": 1}})  # key order is no identity
+    assert record_key({"name": "x"}) != record_key({"name": "y"})  # without an id, the content tells records apart
+    assert str(record_key({"name": "x"})).startswith("content:")
+    assert len({record_key(item) for item in ({"id": [1]}, {"id": {"a": 1}}, "x", None, {"id": None})}) == 5
+
+
+@respx.mock
+async def test_a_page_whose_envelope_says_it_starts_elsewhere_is_fetched_again(make_client, fake_clock):
+    resources = [{"id": i} for i in range(1, 4)]
+    route = respx.get(USERS).mock(
+        side_effect=[
+            httpx.Response(200, json={"startIndex": 7, "totalResults": 3, "resources": [{"id": 9}]}),
+            httpx.Response(200, json={"startIndex": 1, "totalResults": 3, "resources": resources}),
+        ]
+    )
+    listing = Listing("users", "/pubapi/v2/users", "startIndex", 1, 10, parse_scim_page)
+    async with make_client() as client:
+        pages = [page async for page in Scanner(client, listing, 2).pages(Position(1))]
+    assert [item["id"] for page in pages for item in page.items] == [1, 2, 3]
+    assert route.call_count == 2

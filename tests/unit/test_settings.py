@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from egnyte_async.catalog import CATALOG
 from egnyte_async.errors import ConfigurationError
 from egnyte_async.settings import Settings, parse_settings
 
@@ -14,13 +15,13 @@ MINIMAL = {"api_token": TOKEN, "domain": "acme"}
 
 
 def settings(**changes) -> Settings:
-    return parse_settings({**MINIMAL, **changes})
+    return parse_settings({**MINIMAL, **changes}, CATALOG)
 
 
 def problems(configuration: dict) -> list[str]:
     """The problem lines of the ConfigurationError that `configuration` must raise."""
     with pytest.raises(ConfigurationError) as caught:
-        parse_settings(configuration)
+        parse_settings(configuration, CATALOG)
     heading, *lines = str(caught.value).splitlines()
     assert heading.startswith("configuration.json has ")
     assert all(line.startswith("  - ") for line in lines)
@@ -47,10 +48,8 @@ def test_defaults():
     assert result.requests_per_second == 2.0
     assert result.max_concurrent_requests == 16
     assert result.daily_request_limit == 1000
-    assert (result.enable_users, result.enable_groups, result.enable_notes, result.enable_bookmarks) == (True,) * 4
+    assert result.streams == ("users", "groups", "notes", "bookmarks")
     assert result.enable_debug_logging is False
-    assert result.enabled_tables == ("users", "groups", "notes", "bookmarks")
-    assert result.has_refresh_credentials is False
     assert result.warnings == ()
 
 
@@ -77,13 +76,16 @@ def test_every_value_given_as_strings():
     )
     assert result.sync_frequency_hours == 1.5
     assert result.initial_sync_days == 365
-    assert result.max_records_per_page == 1000
+    assert result.max_records_per_page == 100  # Egnyte's maximum; the rest of the range is accepted, and lowered
+    assert result.warnings == (
+        "max_records_per_page=1000 is above Egnyte's maximum of 100 records a page; using 100",
+    )
     assert result.request_timeout_seconds == 600.0
     assert result.retry_attempts == 0
     assert result.requests_per_second == 0.5
     assert result.max_concurrent_requests == 64
     assert result.daily_request_limit == 10_000_000
-    assert result.enabled_tables == ("bookmarks",)
+    assert result.streams == ("bookmarks",)
     assert result.enable_debug_logging is True
 
 
@@ -92,8 +94,8 @@ def test_ints_and_bools_are_accepted_too():
     assert result.initial_sync_days == 30
     assert result.sync_frequency_hours == 2.0
     assert result.requests_per_second == 1.5
-    assert result.enable_notes is False
-    assert settings(enable_users=0, enable_debug_logging=1).enabled_tables == ("groups", "notes", "bookmarks")
+    assert "notes" not in result.streams
+    assert settings(enable_users=0, enable_debug_logging=1).streams == ("groups", "notes", "bookmarks")
 
 
 @pytest.mark.parametrize("word", ["true", "TRUE", "Yes", "1", "on", " true "])
@@ -103,7 +105,7 @@ def test_true_words(word):
 
 @pytest.mark.parametrize("word", ["false", "False", "NO", "0", "off"])
 def test_false_words(word):
-    assert settings(enable_notes=word).enable_notes is False
+    assert "notes" not in settings(enable_notes=word).streams
 
 
 @pytest.mark.parametrize("word", ["maybe", "2", "t", "enabled", "-1"])
@@ -318,16 +320,16 @@ def test_placeholder_in_optional_key_means_default_with_a_warning():
 def test_oauth_trio_alone_is_enough():
     result = parse_settings(
         {"domain": "acme", "client_id": "id-1", "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN},
+        CATALOG,
     )
     assert result.api_token is None
-    assert result.has_refresh_credentials is True
     assert (result.client_id, result.client_secret, result.refresh_token) == ("id-1", CLIENT_SECRET, REFRESH_TOKEN)
 
 
 def test_token_and_trio_together():
     result = settings(client_id="id-1", client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN)
     assert result.api_token == TOKEN
-    assert result.has_refresh_credentials is True
+    assert (result.client_id, result.client_secret, result.refresh_token) == ("id-1", CLIENT_SECRET, REFRESH_TOKEN)
 
 
 @pytest.mark.parametrize(
@@ -376,7 +378,7 @@ def test_at_least_one_table():
 
 
 def test_enabled_tables_keep_their_order():
-    assert settings(enable_groups="false", enable_notes="false").enabled_tables == ("users", "bookmarks")
+    assert settings(enable_groups="false", enable_notes="false").streams == ("users", "bookmarks")
 
 
 def test_debug_logging_is_not_a_table():
@@ -433,7 +435,7 @@ def test_every_problem_is_reported_at_once():
         "enable_users",
     ]
     with pytest.raises(ConfigurationError, match=r"^configuration.json has 12 problems:\n"):
-        parse_settings(configuration)
+        parse_settings(configuration, CATALOG)
 
 
 def test_secrets_never_appear_in_messages():
@@ -445,7 +447,7 @@ def test_secrets_never_appear_in_messages():
         "refresh_token": "bad refresh",
     }
     with pytest.raises(ConfigurationError) as caught:
-        parse_settings(configuration)
+        parse_settings(configuration, CATALOG)
     text = str(caught.value)
     for secret in ("bad token", "bad secret", "bad refresh"):
         assert secret not in text
@@ -467,9 +469,9 @@ def test_repr_hides_secrets_but_says_they_are_set():
 
 def test_configuration_must_be_a_mapping():
     with pytest.raises(ConfigurationError, match="JSON object"):
-        parse_settings(["api_token", TOKEN])
+        parse_settings(["api_token", TOKEN], CATALOG)
 
 
 def test_none_configuration_reports_missing_keys():
     with pytest.raises(ConfigurationError, match="domain: missing"):
-        parse_settings(None)
+        parse_settings(None, CATALOG)

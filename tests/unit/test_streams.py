@@ -1,98 +1,159 @@
-"""Small pieces of the streams: ordered concurrency, resuming inside a page, the notes window, the state."""
+"""Each stream's own pieces: its envelope, its typed state (round trips, states of the previous release, garbage),
+and the notes window."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from egnyte_async.log import RecordingLog
-from egnyte_async.pagination import skip_through
-from egnyte_async.state import SyncState
-from egnyte_async.tables.notes import CURSOR_OVERLAP, new_window, time_params
-from egnyte_async.tables.ordered import ordered_map
+import pytest
+
+from egnyte_async.catalog import CATALOG, all_tables, stream_named
+from egnyte_async.errors import InvalidBodyError
+from egnyte_async.pagination import Position
+from egnyte_async.streams.bookmarks import BookmarksState, parse_bookmarks_page
+from egnyte_async.streams.groups import GroupsState
+from egnyte_async.streams.notes import CURSOR_OVERLAP, NotesState, Window, new_window, parse_notes_page, time_params
+from egnyte_async.streams.scan_state import ScanState
+from egnyte_async.streams.scim import parse_scim_page
+from tests.logs import RecordingLog
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
 
-
-def test_ordered_map_keeps_order_whatever_finishes_first():
-    async def main():
-        async def slow_for_small(n: int) -> int:
-            await asyncio.sleep(0.001 * (10 - n))
-            return n * n
-
-        return [result async for _, result in ordered_map(range(10), slow_for_small, 4)]
-
-    assert asyncio.run(main()) == [n * n for n in range(10)]
+# ---- the catalog ---------------------------------------------------------------------------------------------------
 
 
-def test_ordered_map_never_has_more_than_limit_in_flight():
-    in_flight = 0
-    peak = 0
-
-    async def work(n: int) -> int:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await asyncio.sleep(0)
-        in_flight -= 1
-        return n
-
-    async def main():
-        return [r async for _, r in ordered_map(range(50), work, 3)]
-
-    assert asyncio.run(main()) == list(range(50))
-    assert peak <= 3
+def test_every_stream_and_table_is_named_once():
+    names = [stream.name for stream in CATALOG]
+    tables = [table.name for table in all_tables()]
+    assert names == ["users", "groups", "notes", "bookmarks"]
+    assert tables == ["users", "groups", "group_members", "notes", "bookmarks"]
+    assert [stream.flag for stream in CATALOG] == [f"enable_{name}" for name in names]
+    assert stream_named("groups").tables[1].name == "group_members"
+    with pytest.raises(KeyError, match="known: users, groups, notes, bookmarks"):
+        stream_named("events")
 
 
-def test_skip_through_resumes_after_the_last_written_item():
-    items = [{"id": i} for i in range(5)]
-    assert skip_through(items, 2) == [{"id": 3}, {"id": 4}]
-    assert skip_through(items, 4) == []
-    assert skip_through(items, 99) == items  # no longer listed: the page is redone, harmlessly
+# ---- envelopes -----------------------------------------------------------------------------------------------------
 
 
-class Ctx:
-    def __init__(self):
-        self.log = RecordingLog()
-        self.now = NOW
-        self.initial_sync_days = 30
+def test_the_envelope_check_needs_the_envelope_to_say_where_it_starts():
+    assert parse_scim_page({"resources": []}).index is None
+    assert parse_scim_page({"startIndex": 3, "resources": []}).index == 3
+    with pytest.raises(InvalidBodyError):
+        parse_scim_page({"resources": {"not": "a list"}})
+    assert parse_scim_page({"resources": ["odd", {"id": 1}]}).items == ["odd", {"id": 1}]
+
+
+def test_v1_envelopes_give_their_totals_and_starts():
+    notes = parse_notes_page({"notes": [{"id": "n"}], "total_results": "7", "offset": 5})
+    assert (notes.items, notes.total, notes.index) == ([{"id": "n"}], 7, 5)
+    assert parse_bookmarks_page({"bookmarks": [], "totalResults": 4}).total == 4
+    assert parse_bookmarks_page({"bookmarks": [], "total_results": True}).total is None  # a boolean is no count
+    with pytest.raises(InvalidBodyError, match="no 'bookmarks' list"):
+        parse_bookmarks_page({"notes": []})
+
+
+# ---- typed states ------------------------------------------------------------------------------------------------
+
+#: Stream parts exactly as the previous release wrote them (hand-built dicts, before streams had typed states).
+PREVIOUS_RELEASE = {
+    "users": {"scan": {"index": 201, "tail": [199, 200]}},
+    "groups": {"scan": {"index": 100, "tail": ["g-98", "g-99"]}, "after_id": "g-140"},
+    "notes": {
+        "time_format": "date",
+        "cursor": "2026-11-27T10:00:00Z",
+        "scan": {
+            "window_start": "2026-11-27T09:00:00Z",
+            "window_end": "2026-11-28T10:00:00Z",
+            "position": {"index": 99, "tail": ["n-97", "n-98"]},
+        },
+    },
+    "bookmarks": {
+        "scan": {"index": 1, "tail": []},
+        "after_user_id": 12824215693,
+        "offset_base": 1,
+        "page_cap": {"cap": 40, "longest_end": 0, "echoes_index": True},
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(PREVIOUS_RELEASE))
+def test_a_state_of_the_previous_release_is_read_and_written_back_unchanged(name):
+    log = RecordingLog()
+    stream = stream_named(name)
+    state = stream.read_state(PREVIOUS_RELEASE[name], log)
+    assert state.to_state() == PREVIOUS_RELEASE[name]
+    assert "resumes at" in state.describe()
+    assert log.lines == []
+
+
+def test_the_typed_states_read_what_they_mean():
+    log = RecordingLog()
+    users = stream_named("users").read_state(PREVIOUS_RELEASE["users"], log)
+    assert users == ScanState(Position(201, (199, 200)))
+    groups = stream_named("groups").read_state(PREVIOUS_RELEASE["groups"], log)
+    assert groups == GroupsState(Position(100, ("g-98", "g-99")), "g-140")
+    notes = stream_named("notes").read_state(PREVIOUS_RELEASE["notes"], log)
+    assert notes.time_format == "date" and notes.position == Position(99, ("n-97", "n-98"))
+    window = Window(datetime(2026, 11, 27, 9, tzinfo=timezone.utc), datetime(2026, 11, 28, 10, tzinfo=timezone.utc))
+    assert notes.window == window
+    bookmarks = stream_named("bookmarks").read_state(PREVIOUS_RELEASE["bookmarks"], log)
+    assert (bookmarks.offset_base, bookmarks.after_user_id, bookmarks.page_cap["cap"]) == (1, 12824215693, 40)
+
+
+@pytest.mark.parametrize("stream", CATALOG, ids=lambda stream: stream.name)
+def test_a_first_sync_state_is_empty_and_says_it_starts_anew(stream):
+    state = stream.read_state({}, RecordingLog())
+    assert "resumes" not in state.describe()
+    assert stream.read_state(state.to_state(), RecordingLog()) == state
+
+
+@pytest.mark.parametrize("stream", CATALOG, ids=lambda stream: stream.name)
+@pytest.mark.parametrize("garbage", [[1, 2], "x", 3])
+def test_an_unreadable_scan_restarts_that_part_with_a_warning(stream, garbage):
+    log = RecordingLog()
+    state = stream.read_state({"scan": garbage}, log)
+    assert "resumes" not in state.describe()
+    assert any("unreadable" in line for line in log.texts("warning"))
+
+
+def test_an_unreadable_position_inside_a_scan_restarts_the_scan_from_its_first_record():
+    state: Any = stream_named("users").read_state({"scan": {"index": "many"}}, RecordingLog())
+    assert state.scan == Position(1)
+
+
+def test_what_bookmarks_learnt_is_kept_across_scans():
+    state = BookmarksState(None, None, 1, {"cap": 40, "longest_end": 0, "echoes_index": True})
+    assert state.to_state() == {"offset_base": 1, "page_cap": {"cap": 40, "longest_end": 0, "echoes_index": True}}
+
+
+def test_a_completed_notes_scan_keeps_only_its_cursor():
+    done = NotesState("iso", "2026-11-28T12:00:00Z")
+    assert done.to_state() == {"time_format": "iso", "cursor": "2026-11-28T12:00:00Z"}
+    assert "since 2026-11-28T12:00:00Z" in done.describe()
+
+
+# ---- the notes window ----------------------------------------------------------------------------------------------
 
 
 def test_first_notes_window_reaches_back_initial_sync_days():
-    assert new_window(Ctx(), {}) == (NOW - timedelta(days=30), NOW)
+    assert new_window(NotesState(), NOW, 30, RecordingLog()) == Window(NOW - timedelta(days=30), NOW)
 
 
 def test_later_notes_windows_start_an_hour_before_the_cursor():
-    start, end = new_window(Ctx(), {"cursor": "2026-11-28T08:00:00Z"})
-    assert start == datetime(2026, 11, 28, 8, tzinfo=timezone.utc) - CURSOR_OVERLAP
-    assert end == NOW
+    window = new_window(NotesState(cursor="2026-11-28T08:00:00Z"), NOW, 30, RecordingLog())
+    assert window.start == datetime(2026, 11, 28, 8, tzinfo=timezone.utc) - CURSOR_OVERLAP
+    assert window.end == NOW
 
 
 def test_an_unreadable_cursor_is_reported_and_the_window_restarts():
-    ctx = Ctx()
-    assert new_window(ctx, {"cursor": "not a date"}) == (NOW - timedelta(days=30), NOW)
-    assert any("unreadable" in text for text in ctx.log.texts("warning"))
+    log = RecordingLog()
+    assert new_window(NotesState(cursor="not a date"), NOW, 30, log) == Window(NOW - timedelta(days=30), NOW)
+    assert any("unreadable" in text for text in log.texts("warning"))
 
 
 def test_date_only_bounds_are_widened_by_a_day_each_side():
-    params = time_params(datetime(2026, 11, 10, 5, tzinfo=timezone.utc), NOW, "date")
-    assert params == {"start_time": "2026-11-09", "end_time": "2026-11-29"}
-    assert time_params(datetime(2026, 11, 10, 5, tzinfo=timezone.utc), NOW, "iso") == {
-        "start_time": "2026-11-10T05:00:00Z",
-        "end_time": "2026-11-28T12:00:00Z",
-    }
-
-
-def test_state_load_ignores_garbage_and_keeps_known_streams():
-    state = SyncState.load({"streams": {"users": {"scan": {"index": 5}}, "bogus": {}, "notes": "x"}, "quota": 3})
-    assert state.streams == {"users": {"scan": {"index": 5}}}
-    assert state.quota is None
-    assert SyncState.load(None).streams == {}
-    assert SyncState.load("nonsense").streams == {}
-
-
-def test_state_positions_are_copies():
-    state = SyncState.load({"streams": {"users": {"scan": {"index": 5}}}})
-    position = state.position("users")
-    position["scan"]["index"] = 99
-    assert state.position("users") == {"scan": {"index": 5}}
+    window = Window(datetime(2026, 11, 10, 5, tzinfo=timezone.utc), NOW)
+    assert time_params(window, "date") == {"start_time": "2026-11-09", "end_time": "2026-11-29"}
+    assert time_params(window, "iso") == {"start_time": "2026-11-10T05:00:00Z", "end_time": "2026-11-28T12:00:00Z"}

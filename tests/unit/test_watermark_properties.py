@@ -17,8 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from egnyte_async.budget import QuotaWindow, RequestBudget
-from egnyte_async.client import ClientOptions, EgnyteClient
-from egnyte_async.pagination import Listing, Position, Scanner, parse_notes_page, parse_scim_page
+from egnyte_async.client import EgnyteClient
+from egnyte_async.pagination import Listing, Position, Scanner
+from egnyte_async.settings import Settings
+from egnyte_async.streams.notes import parse_notes_page
+from egnyte_async.streams.scim import parse_scim_page
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
@@ -56,7 +59,7 @@ class ShuffledListing:
 
 
 async def scan(listing: ShuffledListing, page_size: int, window: int, start: Position, stop_after: int | None):
-    options = ClientOptions(base_url="https://t.egnyte.com", api_token="t", requests_per_second=1e9)
+    options = Settings(domain="acme", base_url="https://t.egnyte.com", api_token="t", requests_per_second=1e9)
     budget = RequestBudget(10**7, 24, QuotaWindow(NOW), NOW)
     client = EgnyteClient(options, budget, transport=httpx.MockTransport(listing.handle))
     pages = []

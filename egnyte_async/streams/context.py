@@ -1,0 +1,48 @@
+"""What every stream needs while it runs, and the one way records become rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from egnyte_async.client import EgnyteClient
+from egnyte_async.log import Log
+from egnyte_async.mapping import RecordError, Row, cap_long_values
+from egnyte_async.schema import Table
+from egnyte_async.settings import Settings
+
+
+@dataclass(frozen=True)
+class StreamContext:
+    client: EgnyteClient
+    log: Log
+    settings: Settings
+    #: When the sync began: the end of a notes window, the base of `initial_sync_days`.
+    now: datetime
+    #: Pages of one listing read ahead of the one handed out.
+    window: int
+
+    @property
+    def page_size(self) -> int:
+        return self.settings.max_records_per_page
+
+    @property
+    def fan_out(self) -> int:
+        """Per-record calls (group details, users' bookmarks) run at once: as many as requests may be in flight, no
+        more, so that under a tight budget the calls spent are those of the first records, which complete."""
+        return self.settings.max_concurrent_requests
+
+
+def map_records(
+    table: Table, records: Iterable[Any], mapper: Callable[..., Row], log: Log, *args: Any
+) -> list[tuple[str, Row]]:
+    """Maps records to rows; a record that cannot become a row (no usable id) is reported, never silently lost."""
+    rows = []
+    for record in records:
+        try:
+            rows.append((table.name, cap_long_values(table, mapper(record, *args, warn=log.warning), log.warning)))
+        except RecordError as error:
+            log.warning(f"{table.name}: skipped a record that cannot be stored: {error}")
+    return rows
