@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
@@ -139,6 +140,166 @@ def write_reports(
         "context": context,
         "results": results,
         "checks": [check.to_dict() for check in checks],
+    }
+    (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
+    return text
+
+
+#: What `--against` compares per scenario: the result's key, its heading, and its digits (None: a percentage).
+COMPARED = (
+    ("wall_s", "wall s", 2),
+    ("records_per_s", "records/s", 0),
+    ("requests_per_s", "requests/s", 1),
+    ("achieved_over_limit", "achieved/limit", 3),
+    ("throttled", "throttled", 0),
+    ("peak_rss_mb", "peak RSS MB", 0),
+    ("cpu_share", "CPU", None),
+)
+
+
+def _measure(result: dict[str, Any], key: str) -> float | None:
+    if "error" in result or (key == "throttled" and result.get("timed_requests") is None):
+        return None
+    return result.get(key)
+
+
+def _ratio(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None or before == 0 else after / before
+
+
+def compare(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per scenario run on both sides (matched by name): every compared measure before, after, and after/before."""
+    after_by_name = {result["name"]: result for result in after}
+    rows = []
+    for a in before:
+        b = after_by_name.get(a["name"])
+        if b is None:
+            continue
+        measures = {}
+        for key, _, _ in COMPARED:
+            x, y = _measure(a, key), _measure(b, key)
+            measures[key] = {"before": x, "after": y, "ratio": _ratio(x, y)}
+        rows.append({
+            "name": a["name"],
+            "tenant": a["tenant"],
+            "first": "before" if a.get("ran_first") else "after",
+            "errors": {side: r["error"] for side, r in (("before", a), ("after", b)) if "error" in r},
+            "records": {"before": a.get("records"), "after": b.get("records")},
+            "other_load": {"before": a.get("other_load"), "after": b.get("other_load")},
+            "measures": measures,
+        })  # fmt: skip
+    return rows
+
+
+def geometric_means(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Per measure, the geometric mean of after/before over the scenarios where both sides have a positive value."""
+    means: dict[str, float | None] = {}
+    for key, _, _ in COMPARED:
+        ratios = [row["measures"][key]["ratio"] for row in rows]
+        logs = [math.log(ratio) for ratio in ratios if ratio]
+        means[key] = math.exp(sum(logs) / len(logs)) if logs else None
+    return means
+
+
+def _value(value: float | None, digits: int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0%}" if digits is None else _number(value, digits)
+
+
+def comparison_table(rows: list[dict[str, Any]]) -> str:
+    """A (before) and B (after) side by side, B/A per measure, and the geometric mean of each ratio at the end."""
+    heads = ["scenario", "tenant", "first", "records"]
+    for _, heading, _ in COMPARED:
+        heads += [f"{heading} A → B", "B/A"]
+    heads.append("other load A / B")
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for row in rows:
+        records = row["records"]
+        if row["errors"]:
+            count = "ERROR in " + " and ".join("A" if side == "before" else "B" for side in row["errors"])
+        elif records["before"] == records["after"]:
+            count = _number(records["before"])
+        else:
+            count = f"{_number(records['before'])} → {_number(records['after'])}"
+        cells = [row["name"], row["tenant"], "A" if row["first"] == "before" else "B", count]
+        for key, _, digits in COMPARED:
+            measure = row["measures"][key]
+            cells.append(f"{_value(measure['before'], digits)} → {_value(measure['after'], digits)}")
+            cells.append(_number(measure["ratio"], 2))
+        load = row["other_load"]
+        cells.append(f"{_number(load['before'], 2)} / {_number(load['after'], 2)}")
+        lines.append("| " + " | ".join(cells) + " |")
+    means = geometric_means(rows)
+    cells = ["geometric mean", "", "", ""]
+    for key, _, _ in COMPARED:
+        cells += ["", _number(means[key], 2)]
+    lines.append("| " + " | ".join([*cells, ""]) + " |")
+    return "\n".join(lines)
+
+
+def compared_checks_table(before: list[Check], after: list[Check]) -> str:
+    """Every target's verdict on both sides."""
+    found = {"A": {c.target: c for c in before}, "B": {c.target: c for c in after}}
+    targets = dict.fromkeys([*found["A"], *found["B"]])
+    lines = ["| target | A | B |", "|---|---|---|"]
+    for target in targets:
+        cells = [found[side].get(target) for side in ("A", "B")]
+        verdicts = ["-" if c is None else f"**{c.verdict}** {c.value}" for c in cells]
+        lines.append(f"| {target} | " + " | ".join(verdicts) + " |")
+    return "\n".join(lines)
+
+
+def write_comparison(
+    out: Path,
+    plan: str,
+    before: list[dict[str, Any]],
+    after: list[dict[str, Any]],
+    checks: tuple[list[Check], list[Check]],
+    seconds: float,
+    context: dict[str, Any],
+) -> str:
+    """`--against`: writes results.md and results.json of both sides into `out`; returns the markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    rows = compare(before, after)
+    a, b = context["against"], context["source"]
+    trip = context.get("keepalive_round_trip_ms")
+    text = "\n".join([
+        f"# Benchmark before and after ({plan} plan)",
+        "",
+        f"{when}; {machine()}; whole run {seconds / 60:.1f} min. Method: bench/README.md.",
+        f"A (before): {a}, from a temporary git worktree. B (after): {b}, this tree. "
+        "The sandbox is this tree's for both. Each scenario ran on both sides in turn, A first or B first "
+        "alternately (column *first*). Keep-alive round trip to the sandbox on loopback: "
+        + (f"{trip:.1f} ms." if isinstance(trip, float) else "not measured."),
+        "",
+        comparison_table(rows),
+        "",
+        "## Targets",
+        "",
+        compared_checks_table(*checks),
+        "",
+        f"## A: {a}",
+        "",
+        markdown_table(before),
+        "",
+        f"## B: {b}",
+        "",
+        markdown_table(after),
+        "",
+    ])  # fmt: skip
+    (out / "results.md").write_text(text)
+    payload = {
+        "plan": plan,
+        "finished_at": when,
+        "machine": machine(),
+        "seconds": seconds,
+        "context": context,
+        "comparison": rows,
+        "geometric_means": geometric_means(rows),
+        "before": {"code": a, "results": before, "checks": [check.to_dict() for check in checks[0]]},
+        "after": {"code": b, "results": after, "checks": [check.to_dict() for check in checks[1]]},
     }
     (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
     return text

@@ -33,9 +33,18 @@ def loopback_round_trip_ms(workdir: Path, source: Path) -> float:
         sandbox.stop()
 
 
-def run_scenario(scenario: Scenario, workdir: Path, source: Path, *, profile_dir: Path | None = None) -> dict[str, Any]:
+def run_scenario(
+    scenario: Scenario,
+    workdir: Path,
+    source: Path,
+    *,
+    profile_dir: Path | None = None,
+    child_source: Path | None = None,
+) -> dict[str, Any]:
     """Everything measured for one scenario, or an `error` saying why there is nothing.
 
+    The sandbox runs from `source`, and so does the child unless `child_source` names another tree (`--against`:
+    the reference commit's worktree, whose own `bench.child` and `egnyte_async` the child then imports).
     With `profile_dir`, the child and the sandbox are sampled by py-spy (which slows both: such timings are not
     the benchmark's); the raw samples stay in the scratch folder and a summary of each goes to `profile_dir`.
     """
@@ -54,7 +63,7 @@ def run_scenario(scenario: Scenario, workdir: Path, source: Path, *, profile_dir
         before = sandbox.stats()
         sandbox_cpu_before = sandbox.cpu_seconds()
         with OtherLoad() as load:
-            child = _run_child(scenario, sandbox, scratch, source, profile_dir)
+            child = _run_child(scenario, sandbox, scratch, child_source or source, profile_dir)
             sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu_before
             load.ours(sandbox_cpu)
         after = sandbox.stats()

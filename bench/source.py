@@ -1,13 +1,17 @@
 """The code a run measures: a copy taken when the run starts, and which commit it came from.
 
 Every child of a run imports the connector, the sandbox and the benchmark from that copy, so a file edited while
-the benchmark runs cannot put two versions of the code side by side in one table.
+the benchmark runs cannot put two versions of the code side by side in one table. With `--against GIT_REF`, the
+reference code is that commit checked out into a temporary `git worktree`, removed at the end of the run.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,5 +41,31 @@ def describe() -> str:
     return f"commit {commit or 'unknown'}" + (f" with uncommitted changes in {', '.join(changed)}" if changed else "")
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True).stdout
+@contextmanager
+def reference_worktree(ref: str) -> Iterator[tuple[Path, str]]:
+    """`ref` checked out (detached) into a temporary worktree: yields its path and a description of the commit.
+
+    The worktree is removed afterwards, whatever happened, together with git's record of it.
+    """
+    try:
+        commit = _git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+    except subprocess.CalledProcessError:
+        raise ValueError(f"{ref!r} names no commit of this repository") from None
+    tree = Path(tempfile.mkdtemp(prefix="egnyte-bench-ref-"))
+    try:
+        try:
+            _git("worktree", "add", "--detach", "--quiet", str(tree), commit, timeout=120)
+        except subprocess.CalledProcessError as error:
+            raise RuntimeError(f"git worktree add failed: {error.stderr.strip()}") from None
+        yield tree, f"{ref} = commit {commit[:7]}"
+    finally:
+        try:
+            _git("worktree", "remove", "--force", str(tree), timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            shutil.rmtree(tree, ignore_errors=True)
+            with suppress(OSError, subprocess.SubprocessError):
+                _git("worktree", "prune", timeout=60)
+
+
+def _git(*args: str, timeout: float = 10) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=True).stdout

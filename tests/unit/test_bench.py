@@ -1,0 +1,59 @@
+"""The benchmark's own pieces that need no sandbox: its log, and the before/after report of `--against`."""
+
+from __future__ import annotations
+
+import inspect
+
+from bench.report import compare, comparison_table, geometric_means
+from bench.sinks import QuietLog
+from egnyte_async.log import Log
+
+
+def test_quiet_log_has_every_method_of_the_extractors_log() -> None:
+    wanted = {name for name, _ in inspect.getmembers(Log, inspect.isfunction) if not name.startswith("_")}
+    log = QuietLog()
+    for name in wanted:
+        getattr(log, name)("a line")
+    assert wanted == {"debug", "info", "warning", "severe"}
+    assert log.warning_count == 2 and log.warnings == ["a line", "a line"]
+
+
+def _result(name: str, wall: float, *, first: bool, limited: bool = True) -> dict:
+    return {
+        "name": name,
+        "tenant": "1k users",
+        "ran_first": first,
+        "wall_s": wall,
+        "records": 1000,
+        "records_per_s": 1000 / wall,
+        "timed_requests": 10 if limited else None,
+        "requests_per_s": 10 / wall if limited else None,
+        "achieved_over_limit": 0.5 if limited else None,
+        "throttled": 0,
+        "peak_rss_mb": 40.0,
+        "cpu_share": 0.2,
+        "other_load": 0.01,
+    }
+
+
+def test_compare_gives_after_over_before_per_measure() -> None:
+    before = [_result("one", 2.0, first=True), _result("two", 1.0, first=False, limited=False)]
+    after = [_result("one", 2.2, first=False), _result("two", 1.0, first=True, limited=False)]
+    rows = compare(before, after)
+    one, two = rows
+    assert one["first"] == "before" and two["first"] == "after"
+    assert abs(one["measures"]["wall_s"]["ratio"] - 1.1) < 1e-9
+    assert one["measures"]["throttled"]["ratio"] is None  # 0 throttled on both sides: no ratio
+    assert two["measures"]["requests_per_s"] == {"before": None, "after": None, "ratio": None}
+    assert abs(geometric_means(rows)["wall_s"] - 1.1**0.5) < 1e-9
+    table = comparison_table(rows)
+    assert "| one | 1k users | A | 1,000 | 2.00 → 2.20 | 1.10 |" in table
+    assert table.splitlines()[-1].startswith("| geometric mean |")
+
+
+def test_compare_marks_a_failed_side() -> None:
+    after = _result("one", 1.0, first=False)
+    rows = compare([{"name": "one", "tenant": "1k users", "ran_first": True, "error": "timed out"}], [after])
+    assert rows[0]["errors"] == {"before": "timed out"}
+    assert rows[0]["measures"]["wall_s"]["ratio"] is None
+    assert "ERROR in A" in comparison_table(rows)
