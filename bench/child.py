@@ -38,24 +38,23 @@ def _cpu_seconds() -> float:
 
 def null_sync(scenario: Scenario, base_url: str, token: str, operations: CountingOperations) -> dict[str, Any]:
     """The extractor alone (`Sync` from egnyte_async.pipeline) into a sink that costs nothing."""
-    from egnyte_async.client import ClientOptions
-    from egnyte_async.pipeline import Sync, SyncOptions
+    from egnyte_async.pipeline import Sync
+    from egnyte_async.settings import Settings
 
-    options = SyncOptions(
-        client=ClientOptions(
-            base_url=base_url,
-            api_token=token,
-            requests_per_second=scenario.requests_per_second,
-            max_concurrent_requests=scenario.concurrency,
-        ),
-        streams=scenario.tenant.streams,
+    settings = Settings(
+        domain="sandbox",
+        base_url=base_url,
+        api_token=token,
+        requests_per_second=scenario.requests_per_second,
+        max_concurrent_requests=scenario.concurrency,
+        streams=tuple(scenario.tenant.streams),
         initial_sync_days=365,
         daily_request_limit=10**9,
         sync_frequency_hours=24,
     )
     log = QuietLog()
     with Stopwatch() as watch:
-        report = Sync(options, state={}, operations=operations, log=log).run()
+        report = Sync(settings, state={}, operations=operations, log=log).run()
     return {
         "wall_s": watch.wall_s,
         "cpu_s": watch.cpu_s,

@@ -13,15 +13,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from egnyte_async.client import ClientOptions
+from egnyte_async.settings import Settings
 
 #: The connector's default `max_concurrent_requests`, read from the code measured.
-DEFAULT_CONCURRENCY: int = next(f.default for f in fields(ClientOptions) if f.name == "max_concurrent_requests")
+DEFAULT_CONCURRENCY: int = next(f.default for f in fields(Settings) if f.name == "max_concurrent_requests")
 #: More requests in flight than the default, to show what the default leaves on the table (64 is the most allowed).
 MORE_CONCURRENCY = tuple(sorted({min(64, 2 * DEFAULT_CONCURRENCY), min(64, 4 * DEFAULT_CONCURRENCY)}))
 #: The largest `requests_per_second` configuration.json accepts: "no pacing" for runs through the settings.
 SETTINGS_MAX_RPS = 1000.0
-#: "No pacing" for runs that build `ClientOptions` directly: far above anything loopback can serve.
+#: "No pacing" for runs that build `Settings` directly: far above anything loopback can serve.
 UNPACED_RPS = 1_000_000.0
 LATENCY_MS = 100
 JITTER_MS = 20
