@@ -3,7 +3,8 @@
     python3 dev.py sync     set up .venv, then run a real `fivetran debug` sync into files/warehouse.db: against
                             the Egnyte tenant in configuration.json, or against a local sandbox tenant when
                             configuration.json still holds its placeholders; prints the rows per table
-    python3 dev.py test     set up .venv, then run ruff and the whole test suite
+    python3 dev.py test     set up .venv, then run ruff, mypy (strict, on egnyte_async: see mypy.ini) and the
+                            whole test suite
     python3 dev.py bench    set up .venv, then run the benchmark (see bench/README.md)
     python3 dev.py package  stage only the runtime files in build/deploy and run `fivetran package` on them
 
@@ -155,6 +156,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     code = run([str(BIN / "ruff"), "check", "."])
     if code:
         return code
+    code = run([str(BIN / "mypy")])  # mypy.ini names the files and the strictness
+    if code:
+        return code
     return run([str(PYTHON), "-m", "pytest", *args.pytest_args])
 
 
@@ -186,7 +190,7 @@ def main() -> int:
     sync = commands.add_parser("sync", help="run a real sync into files/warehouse.db")
     sync.add_argument("--fresh", action="store_true", help="delete files/ first (a full re-sync)")
     sync.set_defaults(func=cmd_sync)
-    test = commands.add_parser("test", help="run ruff and the test suite")
+    test = commands.add_parser("test", help="run ruff, mypy and the test suite")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=cmd_test)
     bench = commands.add_parser("bench", help="run the benchmark")

@@ -9,8 +9,10 @@ overrun. Egnyte's `X-Accesstoken-Quota-*` headers, when present, are the better 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from egnyte_async.errors import QuotaExhaustedError
 
@@ -24,11 +26,11 @@ class QuotaWindow:
     started: datetime
     calls: int = 0
 
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, str | int]:
         return {"window_started": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"), "calls": self.calls}
 
     @classmethod
-    def from_state(cls, state: dict | None, now: datetime) -> QuotaWindow:
+    def from_state(cls, state: Mapping[str, Any] | None, now: datetime) -> QuotaWindow:
         """Restores the window; a window older than a day (or missing, or unreadable) starts afresh at `now`."""
         if state:
             try:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 import orjson
@@ -256,7 +256,7 @@ class EgnyteClient:
         code = response.headers.get(MASHERY_CODE, "")
         retry_after = retry_after_seconds(response)
         if status == 429 or (status == 403 and code == OVER_QPS):
-            return self._throttled(retry_after, what)
+            self._throttled(retry_after, what)
         if status == 403 and code == OVER_RATE:
             self.budget.exhaust()
             raise QuotaExhaustedError(
@@ -282,7 +282,7 @@ class EgnyteClient:
         detail = error_text(response)
         raise UnexpectedResponseError(f"{what}: Egnyte answered {status} ({detail})", status=status, detail=detail)
 
-    def _throttled(self, retry_after: float | None, what: str) -> Any:
+    def _throttled(self, retry_after: float | None, what: str) -> NoReturn:
         wait = DEFAULT_THROTTLE_WAIT_S if retry_after is None else retry_after
         if wait > LONGEST_THROTTLE_WAIT_S:
             self.budget.exhaust()

@@ -31,6 +31,10 @@ __all__ = [
 
 Warn = Callable[[str], None]
 Row = dict[str, Any]
+#: A decoded JSON object as Egnyte sent it: its values are unchecked.
+JsonObject = dict[str, Any]
+#: (Egnyte field, column) pairs.
+_FieldColumns = tuple[tuple[str, str], ...]
 
 _LONG_MIN = -(2**63)
 _LONG_MAX = 2**63 - 1
@@ -51,13 +55,13 @@ def _no_warning(message: str) -> None:
 
 
 # (Egnyte field, column) pairs that need checking after the plain copy.
-_USER_DATES = (
+_USER_DATES: _FieldColumns = (
     ("expiryDate", "expiry_date"),
     ("createdDate", "created_date"),
     ("lastModificationDate", "modified_date"),
     ("lastActiveDate", "last_active_date"),
 )
-_USER_FLAGS = (
+_USER_FLAGS: _FieldColumns = (
     ("active", "active"),
     ("locked", "locked"),
     ("emailChangePending", "email_change_pending"),
@@ -87,9 +91,9 @@ _NOTE_FIELDS = frozenset(
     {"id", "message", "username", "formatted_name", "creation_time", "file_path", "group_id", "file_id", "can_delete"},
 )
 _BOOKMARK_FIELDS = frozenset({"id", "path", "folder_id", "creation_date"})
-_NOTE_DATES = (("creation_time", "created_date"),)
-_NOTE_FLAGS = (("can_delete", "can_delete"),)
-_BOOKMARK_DATES = (("creation_date", "created_date"),)
+_NOTE_DATES: _FieldColumns = (("creation_time", "created_date"),)
+_NOTE_FLAGS: _FieldColumns = (("can_delete", "can_delete"),)
+_BOOKMARK_DATES: _FieldColumns = (("creation_date", "created_date"),)
 
 
 def _shown(value: object) -> str:
@@ -134,8 +138,8 @@ def _string_id(value: object, table: str, key: str = "id") -> str:
 
 
 def _unread(
-    row: Row, extra: dict | None, column: str, raw: object, what: str, table: str, field: str, warn: Warn
-) -> dict:
+    row: Row, extra: JsonObject | None, column: str, raw: object, what: str, table: str, field: str, warn: Warn
+) -> JsonObject:
     """Empty `column`, keep `raw` in extra as `unparsed_<column>`, say so; returns the (possibly new) extra dict."""
     row[column] = None
     if extra is None:
@@ -145,7 +149,7 @@ def _unread(
     return extra
 
 
-def _check_dates(row: Row, extra: dict | None, pairs: tuple, table: str, warn: Warn) -> dict | None:
+def _check_dates(row: Row, extra: JsonObject | None, pairs: _FieldColumns, table: str, warn: Warn) -> JsonObject | None:
     """Turn each raw date in `row` into canonical UTC text, in place."""
     for field, column in pairs:
         raw = row[column]
@@ -157,7 +161,7 @@ def _check_dates(row: Row, extra: dict | None, pairs: tuple, table: str, warn: W
     return extra
 
 
-def _check_flags(row: Row, extra: dict | None, pairs: tuple, table: str, warn: Warn) -> dict | None:
+def _check_flags(row: Row, extra: JsonObject | None, pairs: _FieldColumns, table: str, warn: Warn) -> JsonObject | None:
     """Leave JSON booleans alone; read "true"/"false" and 0/1; anything else would fail the BOOLEAN column."""
     for field, column in pairs:
         value = row[column]
@@ -172,7 +176,7 @@ def _check_flags(row: Row, extra: dict | None, pairs: tuple, table: str, warn: W
     return extra
 
 
-def _add_unknown(obj: dict, known: frozenset, extra: dict | None) -> dict | None:
+def _add_unknown(obj: JsonObject, known: frozenset[str], extra: JsonObject | None) -> JsonObject | None:
     if known.issuperset(obj):
         return extra
     if extra is None:
@@ -183,12 +187,12 @@ def _add_unknown(obj: dict, known: frozenset, extra: dict | None) -> dict | None
     return extra
 
 
-def map_user(obj: dict, warn: Warn = _no_warning) -> Row:
+def map_user(obj: JsonObject, warn: Warn = _no_warning) -> Row:
     """A SCIM user from `GET /pubapi/v2/users` as a `users` row."""
     _require_object(obj, "users")
     get = obj.get
     user_id = _long_id(get("id"), "users")
-    extra = None
+    extra: JsonObject | None = None
     name = get("name")
     if type(name) is dict:
         given, family, formatted = name.get("givenName"), name.get("familyName"), name.get("formatted")
@@ -227,7 +231,7 @@ def map_user(obj: dict, warn: Warn = _no_warning) -> Row:
     return row
 
 
-def map_group(obj: dict, members: list | None = None, warn: Warn = _no_warning) -> Row:
+def map_group(obj: JsonObject, members: list[Any] | None = None, warn: Warn = _no_warning) -> Row:
     """A group from `GET /pubapi/v2/groups` (or its detail) as a `groups` row.
 
     `members` is the member list from the group's detail call; without it the count is taken from a `members`
@@ -245,7 +249,7 @@ def map_group(obj: dict, members: list | None = None, warn: Warn = _no_warning) 
     }
 
 
-def map_group_members(group_id: str, members: list, warn: Warn = _no_warning) -> list[Row]:
+def map_group_members(group_id: str, members: list[Any], warn: Warn = _no_warning) -> list[Row]:
     """The `members` of a group detail as `group_members` rows.
 
     A member without a usable user id is skipped and reported through `warn`, so that it does not cost the
@@ -272,7 +276,7 @@ def map_group_members(group_id: str, members: list, warn: Warn = _no_warning) ->
     return rows
 
 
-def map_note(obj: dict, warn: Warn = _no_warning) -> Row:
+def map_note(obj: JsonObject, warn: Warn = _no_warning) -> Row:
     """A note (file comment) from `GET /pubapi/v1/notes` as a `notes` row."""
     _require_object(obj, "notes")
     get = obj.get
@@ -293,7 +297,7 @@ def map_note(obj: dict, warn: Warn = _no_warning) -> Row:
     return row
 
 
-def map_bookmark(obj: dict, creator: str, warn: Warn = _no_warning) -> Row:
+def map_bookmark(obj: JsonObject, creator: str, warn: Warn = _no_warning) -> Row:
     """A bookmark from `GET /pubapi/v1/bookmarks` as a `bookmarks` row.
 
     Bookmarks carry no owner: `creator` is the user whose listing returned it (the token's or the impersonated one).

@@ -44,7 +44,7 @@ MAX_STITCHES = 100
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict]
+    items: list[dict[str, Any]]
     total: int | None
     #: The position the body says it starts at (SCIM `startIndex`, v1 `offset`), when it says.
     index: int | None = None
@@ -71,7 +71,7 @@ class Position:
     index: int
     tail: tuple[Any, ...] = ()
 
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         return {"index": self.index, "tail": list(self.tail)}
 
     @classmethod
@@ -90,7 +90,7 @@ class Position:
 class ScannedPage:
     """A page as handed out: its records, where it was read, and where the scan resumes after it."""
 
-    items: list[dict]
+    items: list[dict[str, Any]]
     start: Position
     after: Position
     total: int | None
@@ -116,7 +116,7 @@ def record_key(item: Any) -> Any:
     return "content:" + hashlib.sha1(content, usedforsecurity=False).hexdigest()[:20]
 
 
-def skip_through(items: list[dict], last_done: Any) -> list[dict]:
+def skip_through(items: list[dict[str, Any]], last_done: Any) -> list[dict[str, Any]]:
     """The items after `last_done`; all of them when it is no longer listed (the page moved: redo it, harmlessly)."""
     done = record_key({"id": last_done})
     for index, item in enumerate(items):
@@ -125,7 +125,7 @@ def skip_through(items: list[dict], last_done: Any) -> list[dict]:
     return items
 
 
-def not_in_tail(items: list[dict], tail: tuple[Any, ...]) -> list[dict]:
+def not_in_tail(items: list[dict[str, Any]], tail: tuple[Any, ...]) -> list[dict[str, Any]]:
     """Drops the records the previous page already ended with (the pages' overlap): each costs a call."""
     if not tail:
         return items
@@ -133,7 +133,7 @@ def not_in_tail(items: list[dict], tail: tuple[Any, ...]) -> list[dict]:
     return [item for item in items if record_key(item) not in done]
 
 
-def unprocessed(items: list[dict], tail: tuple[Any, ...], last_done: Any = None) -> list[dict]:
+def unprocessed(items: list[dict[str, Any]], tail: tuple[Any, ...], last_done: Any = None) -> list[dict[str, Any]]:
     """The records of a page still to process one by one (a detail call or a listing each): those after
     `last_done`, where a resumed sync stopped inside this page, and not among the previous page's last records."""
     if last_done is not None:
@@ -141,11 +141,11 @@ def unprocessed(items: list[dict], tail: tuple[Any, ...], last_done: Any = None)
     return not_in_tail(items, tail)
 
 
-def _ids(items: list[dict]) -> list[Any]:
+def _ids(items: list[dict[str, Any]]) -> list[Any]:
     return [record_key(item) for item in items]
 
 
-def _shares_an_id(items: list[dict], tail: tuple[Any, ...]) -> bool:
+def _shares_an_id(items: list[dict[str, Any]], tail: tuple[Any, ...]) -> bool:
     wanted = {key for key in tail if key is not None}  # (None: from a state saved before record_key)
     if not wanted:
         return True
@@ -289,7 +289,7 @@ class Scanner:
         finally:
             self._cancel(pending)
 
-    def _objects(self, items: list[Any], start: int) -> list[dict]:
+    def _objects(self, items: list[Any], start: int) -> list[dict[str, Any]]:
         """The page's records; an item that is not a JSON object is no record: reported, and left out (it still
         counts for the positions, which are the server's)."""
         if all(isinstance(item, dict) for item in items):

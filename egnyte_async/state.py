@@ -59,12 +59,14 @@ class SyncState:
         """Reads a saved state, keeping the parts of the streams in `names`; anything unreadable restarts that part
         from scratch rather than failing."""
         known = tuple(names)
-        state = state if isinstance(state, Mapping) else {}
-        raw_streams = state.get("streams") if isinstance(state.get("streams"), dict) else {}
+        saved: Mapping[str, Any] = state if isinstance(state, Mapping) else {}
+        raw_streams = saved.get("streams")
+        raw_streams = raw_streams if isinstance(raw_streams, dict) else {}
         streams = {name: copy.deepcopy(raw_streams[name]) for name in known if isinstance(raw_streams.get(name), dict)}
-        quota = state.get("quota") if isinstance(state.get("quota"), dict) else None
-        done = state.get("round_done") if isinstance(state.get("round_done"), list) else []
-        return cls(streams, quota, {name for name in done if name in known})
+        quota = saved.get("quota")
+        done = saved.get("round_done")
+        round_done = {name for name in done if name in known} if isinstance(done, list) else set()
+        return cls(streams, quota if isinstance(quota, dict) else None, round_done)
 
     def part(self, stream: str) -> dict[str, Any]:
         """The saved part of `stream` (a copy), for the stream to read."""

@@ -137,11 +137,10 @@ def new_window(state: NotesState, now: datetime, initial_sync_days: int, log: Lo
 
 
 async def produce(ctx: StreamContext, state: NotesState) -> AsyncIterator[Batch]:
-    if state.window is None or state.position is None:
-        window = new_window(state, ctx.now, ctx.settings.initial_sync_days, ctx.log)
-        state = replace(state, window=window, position=Position(FIRST_OFFSET))
     window, position = state.window, state.position
-    assert window is not None and position is not None
+    if window is None or position is None:
+        window, position = new_window(state, ctx.now, ctx.settings.initial_sync_days, ctx.log), Position(FIRST_OFFSET)
+        state = replace(state, window=window, position=position)
     while True:
         listing = Listing(
             NAME,

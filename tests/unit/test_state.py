@@ -12,7 +12,7 @@ def test_state_load_ignores_garbage_and_keeps_known_streams():
     assert state.streams == {"users": {"scan": {"index": 5}}}
     assert state.quota is None
     assert SyncState.load(None, ALL).streams == {}
-    assert SyncState.load("nonsense", ALL).streams == {}  # type: ignore[arg-type]
+    assert SyncState.load("nonsense", ALL).streams == {}
 
 
 def test_a_stream_not_enabled_keeps_no_part():
