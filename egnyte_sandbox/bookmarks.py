@@ -58,8 +58,12 @@ class BookmarkStore:
     def count_of(self, user: Entry) -> int:
         return len(self.index_for(user))
 
-    def record(self, ordinal: int, owner: str) -> dict[str, Any]:
-        """A bookmark exactly as `GET /pubapi/v1/bookmarks` serves it."""
+    def record(self, ordinal: int, owner: str, canonical: bool = False) -> dict[str, Any]:
+        """A bookmark exactly as `GET /pubapi/v1/bookmarks` serves it.
+
+        With `canonical`, as the tenant holds it instead: `creation_date` is the instant in epoch milliseconds,
+        whatever `date_format` says.
+        """
         h = mix64(ordinal ^ self._salt)
         pools = self.pools
         folder = pools.words[(h >> 8) % len(pools.words)]
@@ -69,16 +73,17 @@ class BookmarkStore:
             path = f"/Shared/{DEPARTMENTS[(h >> 2) % len(DEPARTMENTS)]}/{folder}"
             if (h >> 20) & 1:
                 path += f"/{pools.words[(h >> 21) % len(pools.words)]}"
+        day = self.anchor_day - (h >> 30) % (3 * 365)
         return {
             "id": ordinal,
             "path": path,
             "folder_id": uuid_text(h, spin(h)),
-            "creation_date": self.render.pair(self.anchor_day - (h >> 30) % (3 * 365), h >> 12),
+            "creation_date": self.render.pair_ms(day, h >> 12) if canonical else self.render.pair(day, h >> 12),
         }
 
-    def page(self, user: Entry, owner: str, offset: int, count: int) -> list[dict[str, Any]]:
+    def page(self, user: Entry, owner: str, offset: int, count: int, canonical: bool = False) -> list[dict[str, Any]]:
         entries = self.index_for(user).slice(offset, offset + count)
-        return [self.record(ordinal, owner) for ordinal, _ in entries]
+        return [self.record(ordinal, owner, canonical) for ordinal, _ in entries]
 
     def add(self, user: Entry, position: int | None, rng: random.Random) -> int | None:
         """Add a bookmark for `user` at `position` (random when None); return its id."""

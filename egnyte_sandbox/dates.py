@@ -21,6 +21,8 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SUFFIX = {"egnyte": "+0000", "z": "Z", "offset": "+00:00"}
+#: What a rendered timestamp keeps of its instant: plain dates keep the day, RFC 1123 whole seconds, the rest all.
+PRECISION_MS = {"egnyte": 1, "z": 1, "offset": 1, "date": MS_PER_DAY, "rfc1123": 1000, "epoch_ms": 1}
 
 
 def to_ms(moment: datetime) -> int:
@@ -81,6 +83,10 @@ class DateRenderer:
         self.fmt = fmt
         self.first_day = first_day
         self.day_table, self.tod_table = _tables(fmt, first_day, days)
+        # The same tables as epoch milliseconds: `day_ms_table[d] + tod_ms_table[k]` is the instant that
+        # `day_table[d] + tod_table[k]` renders, whatever the format.
+        self.day_ms_table, self.tod_ms_table = _tables("epoch_ms", first_day, days)
+        self.precision_ms = PRECISION_MS[fmt]
         self._minutes = _minutes(fmt)
 
     def pair(self, day: int, k: int) -> str | int:
@@ -88,7 +94,13 @@ class DateRenderer:
         return self.day_table[day - self.first_day] + self.tod_table[k & (TOD_POOL - 1)]  # type: ignore[operator]
 
     def pair_ms(self, day: int, k: int) -> int:
+        """The instant `pair(day, k)` renders, as epoch milliseconds."""
         return day * MS_PER_DAY + _tod_ms(k & (TOD_POOL - 1))
+
+    def served_ms(self, ms: int) -> int:
+        """The instant a rendering of `ms` tells a reader: `ms` cut to the format's precision (midnight UTC of its
+        day for plain dates, its whole second for RFC 1123, `ms` itself for the others)."""
+        return ms - ms % self.precision_ms
 
     def exact(self, ms: int) -> str | int:
         """Any epoch-ms timestamp, to the millisecond."""

@@ -10,7 +10,7 @@ from .mixing import GOLDEN, MASK64, mix64, salt, spin, uuid_text
 from .ordering import Entry, OrderedIndex
 from .pools import DEPARTMENTS, Pools
 from .spread import hashed_count, spread
-from .users import UserStore
+from .users import Identity, UserStore
 
 _ID_HEX = 12
 _ID_BITS = 4 * _ID_HEX
@@ -93,8 +93,8 @@ class GroupStore:
             return spread(mean, base, self._member_salt)
         return hashed_count(mean, mix64(ordinal ^ self._member_salt))
 
-    def members(self, entry: Entry) -> list[dict[str, Any]]:
-        """Members, as `{"username", "value", "display"}`, ordered by user id.
+    def member_identities(self, entry: Entry) -> list[Identity]:
+        """The members as the tenant holds them, ordered by user id (`ordinal` is the numeric user id).
 
         Members are base users picked with a hashed start and a stride coprime with the user count, so they are
         distinct without any bookkeeping; users removed since start-up drop out of every group.
@@ -109,17 +109,26 @@ class GroupStore:
         step = 1 + (h >> 32) % max(1, population - 1)
         while math.gcd(step, population) != 1:
             step += 1
-        string_ids = self.config.user_id_type == "string"
         out = []
         for j in range(wanted):
             base = (start + j * step) % population
             if users.index.is_removed(base):
                 continue
-            ident = users.identity(users.ordinal(base))
-            value: int | str = str(ident.ordinal) if string_ids else ident.ordinal
-            out.append({"username": ident.username, "value": value, "display": ident.formatted})
-        out.sort(key=lambda member: int(member["value"]))
+            out.append(users.identity(users.ordinal(base)))
+        out.sort(key=lambda ident: ident.ordinal)
         return out
+
+    def members(self, entry: Entry) -> list[dict[str, Any]]:
+        """Members as the detail call serves them, `{"username", "value", "display"}`, ordered by user id."""
+        string_ids = self.config.user_id_type == "string"
+        return [
+            {
+                "username": ident.username,
+                "value": str(ident.ordinal) if string_ids else ident.ordinal,
+                "display": ident.formatted,
+            }
+            for ident in self.member_identities(entry)
+        ]
 
     def detail(self, entry: Entry) -> dict[str, Any]:
         """A group as `GET /pubapi/v2/groups/{id}` serves it."""

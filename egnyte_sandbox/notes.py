@@ -113,6 +113,13 @@ class NoteStore:
             note["file_id"] = uuid_text(spin(hf ^ ordinal), hf)
         return note
 
+    def canonical(self, ordinal: int) -> dict[str, Any]:
+        """The note as the tenant holds it: the fields of `record`, with `creation_time` the instant in epoch
+        milliseconds whatever `date_format` says."""
+        note = self.record(ordinal)
+        note["creation_time"] = ordinal >> TIME_SHIFT
+        return note
+
     def window(self, start_ms: int | None, end_ms: int | None, inclusive: bool) -> tuple[int, int]:
         """Positions [lo, hi) of the notes created within the bounds, in ascending order."""
         lo = 0

@@ -19,7 +19,7 @@ from .mixing import salt
 from .notes import NoteStore
 from .ordering import Entry
 from .pools import build_pools
-from .users import HISTORY_DAYS, UserStore
+from .users import HISTORY_DAYS, Identity, UserStore
 
 RESOURCES = ("users", "groups", "notes", "bookmarks")
 
@@ -64,6 +64,13 @@ class Tenant:
         record = self.users.record
         for ordinal, _ in self.users.index:
             yield record(ordinal)
+
+    def canonical_users(self) -> Iterator[dict[str, Any]]:
+        """Every current user as the tenant holds it, before the API renders it, in listing order: ids are numbers
+        and dates epoch milliseconds whatever the switches say (see UserStore.canonical)."""
+        canonical = self.users.canonical
+        for ordinal, _ in self.users.index:
+            yield canonical(ordinal)
 
     def users_page(self, start: int, count: int) -> list[dict[str, Any]]:
         """Users at 0-based positions [start, start + count)."""
@@ -132,6 +139,13 @@ class Tenant:
             raise KeyError(group_id)
         return self.groups.detail(entry)
 
+    def group_members(self, group_id: str) -> list[Identity]:
+        """The group's members as the tenant holds them, ordered by user id; KeyError if no such group."""
+        entry = self.groups.find(group_id)
+        if entry is None:
+            raise KeyError(group_id)
+        return self.groups.member_identities(entry)
+
     def add_group(self, position: int | None = None) -> dict[str, Any] | None:
         index = self.groups.index
         ordinal = index.insert_at(self._position(position, len(index) + 1), self.rng)
@@ -145,6 +159,13 @@ class Tenant:
     def iter_notes(self) -> Iterator[dict[str, Any]]:
         """Every current note, in ascending creation order (whatever notes_order says)."""
         return self.notes.iter_records()
+
+    def canonical_notes(self) -> Iterator[dict[str, Any]]:
+        """Every current note as the tenant holds it, in ascending creation order: `creation_time` is in epoch
+        milliseconds whatever `date_format` says."""
+        canonical = self.notes.canonical
+        for ordinal, _ in self.notes.index:
+            yield canonical(ordinal)
 
     def add_note(self, position: int | None = None) -> dict[str, Any] | None:
         index = self.notes.index
@@ -166,6 +187,12 @@ class Tenant:
         """All bookmarks of the user, in id order; KeyError for an unknown user."""
         owner = self._owner(username)
         return self.bookmarks.page(owner, username, 0, self.bookmarks.count_of(owner))
+
+    def canonical_bookmarks_of(self, username: str) -> list[dict[str, Any]]:
+        """`bookmarks_of` as the tenant holds them: `creation_date` is in epoch milliseconds whatever
+        `date_format` says."""
+        owner = self._owner(username)
+        return self.bookmarks.page(owner, username, 0, self.bookmarks.count_of(owner), canonical=True)
 
     def bookmarks_page(self, username: str, offset: int, count: int) -> list[dict[str, Any]]:
         return self.bookmarks.page(self._owner(username), username, offset, count)

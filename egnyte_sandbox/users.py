@@ -149,14 +149,24 @@ class UserStore:
         return Identity(ordinal, username, given, family, self._template(h, ordinal).user_type == "admin")
 
     def record(self, ordinal: int) -> dict[str, Any]:
-        """The user exactly as `GET /pubapi/v2/users` serves it (the hot path: kept flat on purpose)."""
+        """The user exactly as `GET /pubapi/v2/users` serves it."""
+        return self._user(ordinal, self._string_ids, self._days, self._tods)
+
+    def canonical(self, ordinal: int) -> dict[str, Any]:
+        """The user as the tenant holds it, before rendering: the same fields as `record`, but the id is always a
+        number (whatever `user_id_type` says) and every date is an instant in epoch milliseconds (whatever
+        `date_format` says; None where the user has none)."""
+        return self._user(ordinal, False, self.render.day_ms_table, self.render.tod_ms_table)
+
+    def _user(self, ordinal: int, string_ids: bool, days: tuple, tods: tuple) -> dict[str, Any]:
+        """The user with its dates taken from `days` and `tods` (the hot path: kept flat on purpose)."""
         h = mix64(ordinal ^ self._attr_salt)
         h2 = (h * GOLDEN) & MASK64
         template = self._template(h, ordinal)
         username, given, family = self._names(h, ordinal)
         local = ordinal - USER_ID_BASE
         user = template.fields.copy()
-        user["id"] = str(ordinal) if self._string_ids else ordinal
+        user["id"] = str(ordinal) if string_ids else ordinal
         user["userName"] = username
         user["externalId"] = self._prefixes[h2 >> 56] + f"{local:012x}"
         user["email"] = f"{username}@{self._domains[(h2 >> 52) & 15]}"
@@ -169,7 +179,6 @@ class UserStore:
             user["idpUserId"] = f"{username}@idp.{self.config.email_domain}"
         elif auth_type == "ad":
             user["userPrincipalName"] = f"{username}@corp.{self.config.email_domain}"
-        days, tods = self._days, self._tods
         today = self._today
         if template.expiring:
             user["expiryDate"] = days[today - 180 + (h2 >> 8) % 365] + tods[(h2 >> 20) & 4095]

@@ -10,8 +10,6 @@ from typing import Any
 import httpx
 
 from egnyte_async.catalog import all_tables, table_named
-from egnyte_async.dates import parse_egnyte_datetime
-from egnyte_async.mapping import map_bookmark, map_group, map_group_members, map_note, map_user
 from egnyte_async.pipeline import Sync, SyncReport, Tuning
 from egnyte_async.settings import Settings
 from egnyte_sandbox import Tenant
@@ -100,36 +98,157 @@ def run_sync(
     return sync.run()
 
 
+# Expected rows are written here from the sandbox's own records, as the tenant holds them before the API renders
+# them (ids as numbers, instants as epoch milliseconds: Tenant.canonical_*), never through egnyte_async.mapping:
+# they state the destination contract (README "Tables created") on their own, so a mapping bug fails the tests.
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def utc_text(moment: datetime | None) -> str | None:
+    """A UTC_DATETIME column's value: `YYYY-MM-DDTHH:MM:SS.mmmZ`, in UTC, milliseconds cut (a naive value is UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _instant(tenant: Tenant, ms: int | None) -> str | None:
+    """A sandbox instant as the destination must hold it: what the API's rendering of it says (a plain date says
+    midnight UTC, an RFC 1123 date the whole second), as UTC text."""
+    if ms is None:
+        return None
+    return utc_text(_EPOCH + timedelta(milliseconds=tenant.render.served_ms(ms)))
+
+
+def _extra(record: dict, columned: set[str]) -> dict | None:
+    """The fields without a column of their own, or None when there are none."""
+    rest = {field: value for field, value in record.items() if field not in columned}
+    return rest or None
+
+
+_USER_COLUMNED = {
+    "id", "userName", "email", "name", "role", "userType", "authType", "active", "locked", "externalId",
+    "idpUserId", "userPrincipalName", "emailChangePending", "expiryDate", "deleteOnExpiry", "createdDate",
+    "lastModificationDate", "lastActiveDate",
+}  # fmt: skip
+_NOTE_COLUMNED = {
+    "id", "file_path", "message", "username", "formatted_name", "creation_time", "group_id", "file_id", "can_delete",
+}  # fmt: skip
+_BOOKMARK_COLUMNED = {"id", "path", "folder_id", "creation_date"}
+
+
+def user_row(tenant: Tenant, user: dict) -> dict:
+    """A `users` row from a canonical sandbox user."""
+    name = user["name"]
+    assert set(name) <= {"givenName", "familyName", "formatted"}, name
+    return {
+        "id": user["id"],
+        "username": user["userName"],
+        "email": user["email"],
+        "first_name": name["givenName"],
+        "last_name": name.get("familyName"),
+        "display_name": name["formatted"],
+        "role": user.get("role"),
+        "user_type": user["userType"],
+        "auth_type": user["authType"],
+        "active": user["active"],
+        "locked": user["locked"],
+        "external_id": user["externalId"],
+        "idp_user_id": user.get("idpUserId"),
+        "user_principal_name": user.get("userPrincipalName"),
+        "email_change_pending": user["emailChangePending"],
+        "expiry_date": _instant(tenant, user["expiryDate"]),
+        "delete_on_expiry": user["deleteOnExpiry"],
+        "created_date": _instant(tenant, user.get("createdDate")),
+        "modified_date": _instant(tenant, user.get("lastModificationDate")),
+        "last_active_date": _instant(tenant, user.get("lastActiveDate")),
+        "extra": _extra(user, _USER_COLUMNED),
+    }
+
+
+def group_row(tenant: Tenant, group: dict) -> dict:
+    """A `groups` row from a sandbox group's list item; the count is of the members its detail call lists."""
+    return {
+        "id": group["id"],
+        "display_name": group["displayName"],
+        "member_count": len(tenant.group_members(group["id"])),
+        "extra": _extra(group, {"id", "displayName"}),
+    }
+
+
+def member_rows(tenant: Tenant, group_id: str) -> list[dict]:
+    """The `group_members` rows of a sandbox group."""
+    return [
+        {
+            "group_id": group_id,
+            "user_id": member.ordinal,
+            "username": member.username,
+            "display_name": member.formatted,
+            "extra": None,
+        }
+        for member in tenant.group_members(group_id)
+    ]
+
+
+def note_row(tenant: Tenant, note: dict) -> dict:
+    """A `notes` row from a canonical sandbox note."""
+    return {
+        "id": note["id"],
+        "path": note["file_path"],
+        "note_text": note["message"],
+        "author": note["username"],
+        "author_name": note["formatted_name"],
+        "created_date": _instant(tenant, note["creation_time"]),
+        "file_group_id": note["group_id"],
+        "file_id": note.get("file_id"),
+        "can_delete": note["can_delete"],
+        "extra": _extra(note, _NOTE_COLUMNED),
+    }
+
+
+def bookmark_row(tenant: Tenant, bookmark: dict, creator: str) -> dict:
+    """A `bookmarks` row from a canonical sandbox bookmark listed by `creator`."""
+    return {
+        "id": bookmark["id"],
+        "path": bookmark["path"],
+        "folder_id": bookmark["folder_id"],
+        "created_date": _instant(tenant, bookmark["creation_date"]),
+        "creator": creator,
+        "extra": _extra(bookmark, _BOOKMARK_COLUMNED),
+    }
+
+
 def expected_rows(
     tenant: Tenant, now: datetime, initial_sync_days: int = 365, streams=ALL_STREAMS
 ) -> dict[str, dict[tuple, dict]]:
-    """What a complete first sync must leave in each table, mapped from the tenant as it is now."""
+    """What a complete first sync must leave in each table, from the tenant as it is now."""
     expected: dict[str, dict[tuple, dict]] = {table.name: {} for table in all_tables()}
 
     def put(table: str, row: dict) -> None:
+        assert list(row) == list(table_named(table).columns), f"{table}: {list(row)}"
         expected[table][key_of(table, row)] = row
 
     if "users" in streams:
-        for user in tenant.iter_users():
-            put("users", map_user(user))
+        for user in tenant.canonical_users():
+            put("users", user_row(tenant, user))
     if "groups" in streams:
         for group in tenant.iter_groups():
-            detail = tenant.group_detail(group["id"])
-            members = detail.get("members") or []
-            merged = {**group, **{k: v for k, v in detail.items() if k not in ("members", "schemas")}}
-            put("groups", map_group(merged, members))
-            for row in map_group_members(str(group["id"]), members):
+            put("groups", group_row(tenant, group))
+            for row in member_rows(tenant, group["id"]):
                 put("group_members", row)
     if "notes" in streams:
-        since = now - timedelta(days=initial_sync_days)
-        for note in tenant.iter_notes():
-            created = parse_egnyte_datetime(note["creation_time"])
-            if created is not None and since <= created <= now:
-                put("notes", map_note(note))
+        end_ms = (now - _EPOCH) // timedelta(milliseconds=1)
+        start_ms = end_ms - initial_sync_days * 86_400_000
+        for note in tenant.canonical_notes():
+            if start_ms <= note["creation_time"] <= end_ms:
+                put("notes", note_row(tenant, note))
     if "bookmarks" in streams:
-        for user in tenant.iter_users():
-            for bookmark in tenant.bookmarks_of(user["userName"]):
-                put("bookmarks", map_bookmark(bookmark, user["userName"]))
+        for user in tenant.canonical_users():
+            for bookmark in tenant.canonical_bookmarks_of(user["userName"]):
+                put("bookmarks", bookmark_row(tenant, bookmark, user["userName"]))
     return expected
 
 
@@ -158,7 +277,8 @@ def assert_matches(
 
 
 def all_notes(tenant: Tenant) -> dict[tuple, dict]:
-    return {key_of("notes", row): row for row in (map_note(note) for note in tenant.iter_notes())}
+    """Every note of the tenant as a `notes` row, whatever its creation time."""
+    return {(note["id"],): note_row(tenant, note) for note in tenant.canonical_notes()}
 
 
 SANDBOX_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)

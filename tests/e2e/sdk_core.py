@@ -9,9 +9,9 @@ from typing import Any
 
 import duckdb
 from fivetran_connector_sdk import Logging
+from harness import utc_text
 
 from egnyte_async.catalog import all_tables
-from egnyte_async.dates import to_utc_iso
 
 
 def run_core(project: Path, configuration: dict[str, str], state: dict | None = None) -> dict:
@@ -32,8 +32,10 @@ def saved_state(project: Path) -> dict:
 def _normalize(value: Any, kind: str) -> Any:
     if value is None:
         return None
-    if kind == "UTC_DATETIME" or isinstance(value, datetime):
-        return to_utc_iso(value)
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if kind == "UTC_DATETIME":
+        raise AssertionError(f"a UTC_DATETIME column read back as {value!r}, not as a datetime")
     if kind == "JSON":
         return json.loads(value) if isinstance(value, str) else value
     return value
