@@ -120,13 +120,12 @@ class Sync:
         }
         self.report = SyncReport(progress={stream.name: StreamProgress() for stream in self.streams})
         self._client: EgnyteClient | None = None
+        self._last_checkpoint = self._last_progress = clock.monotonic()
+        self._rows_since_checkpoint = 0
 
     # ---- the writing side: this thread -------------------------------------------------------------------------
     def run(self) -> SyncReport:
-        started = self.clock.monotonic()
-        self._last_checkpoint = started
-        self._last_progress = started
-        self._rows_since_checkpoint = 0
+        started = self._last_checkpoint = self._last_progress = self.clock.monotonic()
         failure: Failed | None = None
         syncing = [stream.name for stream in self.streams]
         waiting = [name for name in self.settings.streams if name not in syncing]

@@ -158,10 +158,6 @@ def test_user_without_usable_id(obj, match):
         map_user(obj)
 
 
-def test_record_error_is_a_value_error():
-    assert issubclass(RecordError, ValueError)
-
-
 def test_user_without_name_or_with_partial_name():
     assert map_user({"id": 1, "userName": "x"})["first_name"] is None
     row = map_user({"id": 1, "name": {"givenName": "Ann"}})

@@ -1,0 +1,48 @@
+"""The drain loop's own rules, without a server: it refuses what it does not know, and writes a state only after
+its rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from egnyte_async.items import Batch, Finished, Rows
+from egnyte_async.pipeline import Sync
+from egnyte_async.settings import Settings
+from egnyte_async.streams.scan_state import ScanState
+from tests.logs import RecordingLog
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def upsert(self, table: str, data: dict[str, Any]) -> None:
+        self.calls.append(("upsert", data["id"]))
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        self.calls.append(("checkpoint", state["streams"].get("users")))
+
+
+def sync(operations: Recorder) -> Sync:
+    settings = Settings(domain="acme", base_url="https://acme.egnyte.com", api_token="t", streams=("users",))
+    return Sync(settings, None, operations, RecordingLog(), now=NOW)
+
+
+def test_an_item_of_an_unknown_kind_is_an_error_not_a_silent_skip():
+    with pytest.raises(TypeError, match="unknown queue item"):
+        sync(Recorder())._handle(("users", []))  # type: ignore[arg-type]
+
+
+def test_a_stream_state_is_checkpointed_only_after_its_rows():
+    operations = Recorder()
+    drain = sync(operations)
+    rows = [("users", {"id": 1}), ("users", {"id": 2})]
+    assert drain._handle(Rows("users", Batch(rows, ScanState(None), 2))) is None
+    assert drain._handle(Finished("users")) is None
+    assert operations.calls == [("upsert", 1), ("upsert", 2), ("checkpoint", {})]
+    assert drain.report.finished == ["users"] and drain.report.rows_by_table == {"users": 2}
