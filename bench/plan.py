@@ -23,6 +23,8 @@ MORE_CONCURRENCY = tuple(sorted({min(64, 2 * DEFAULT_CONCURRENCY), min(64, 4 * D
 SETTINGS_MAX_RPS = 1000.0
 #: "No pacing" for runs that build `Settings` directly: far above anything loopback can serve.
 UNPACED_RPS = 1_000_000.0
+#: The longest notes of the memory-by-text scenario (Egnyte caps nothing; 300,000 characters is a long comment).
+LONG_NOTE_CHARS = 300_000
 LATENCY_MS = 100
 JITTER_MS = 20
 ALL_STREAMS = ("users", "groups", "notes", "bookmarks")
@@ -39,6 +41,8 @@ class Tenant:
     notes: int = 0
     bookmarks_per_user: int = 0
     streams: tuple[str, ...] = USERS_ONLY
+    #: Characters in every note's message; 0 for the sandbox's short ones.
+    note_chars: int = 0
 
     @classmethod
     def users_only(cls, users: int) -> Tenant:
@@ -62,8 +66,15 @@ class Tenant:
             streams=ALL_STREAMS,
         )
 
+    @classmethod
+    def long_notes(cls, notes: int, chars: int) -> Tenant:
+        """Notes alone, each `chars` characters long: memory bounded by text, not by record counts."""
+        return cls(users=1, notes=notes, streams=("notes",), note_chars=chars)
+
     @property
     def label(self) -> str:
+        if self.note_chars:
+            return f"{_k(self.notes)} notes of {_k(self.note_chars)} characters"
         if self.streams == USERS_ONLY:
             return f"{_k(self.users)} users"
         return (
@@ -157,6 +168,9 @@ def _unlimited(plan: Plan, *, ceiling: int, small: int, large: int, mixed: int, 
     plan.add(Scenario(f"memory-duckdb-{_k(small)}", "memory", Tenant.users_only(small), sink="duckdb", **duck))
     for users in (small, large):
         plan.add(Scenario(f"memory-null-{_k(users)}", "memory", Tenant.users_only(users), timeout_s=600.0))
+    # About 3,000 of these notes fall within the first sync's 365 days: 0.9 GB of text through the DuckDB sink.
+    long_notes = Tenant.long_notes(6_400, LONG_NOTE_CHARS)
+    plan.add(Scenario("memory-long-notes", "memory-text", long_notes, sink="duckdb", **duck))
 
 
 def full_plan() -> Plan:

@@ -36,6 +36,7 @@ def sandbox_args(scenario: Scenario) -> list[str]:
         "--members-per-group", str(tenant.members_per_group),
         "--notes", str(tenant.notes),
         "--bookmarks-per-user", str(tenant.bookmarks_per_user),
+        "--note-message-chars", str(tenant.note_chars),
         "--latency-ms", str(scenario.latency_ms - scenario.jitter_ms),
         "--jitter-ms", str(2 * scenario.jitter_ms),
         "--qps-limit", "0" if scenario.server_limit is None else f"{scenario.server_limit:g}",

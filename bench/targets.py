@@ -16,6 +16,8 @@ CONCURRENCY_SPEEDUP = 10.0
 SINK_OVERHEAD = 1.15
 CEILING_RECORDS_PER_S = 20_000.0
 MEMORY_GROWTH = 1.2
+#: The most memory a sync of long notes (3,000 of 300,000 characters) may take through the DuckDB sink.
+TEXT_PEAK_RSS_MB = 600
 
 
 @dataclass
@@ -46,6 +48,7 @@ def check_all(results: list[dict[str, Any]], default: int = DEFAULT_CONCURRENCY)
         *_sink_checks(found),
         *_ceiling_checks(found),
         *_memory_checks(found),
+        *_text_checks(found),
     ]
 
 
@@ -138,6 +141,22 @@ def _ceiling_checks(found: dict[str, dict[str, Any]]) -> list[Check]:
             + f"connector CPU {found[name]['cpu_share']:.0%}, sandbox CPU {found[name]['sandbox_cpu_share']:.0%}",
         ))  # fmt: skip
     return checks
+
+
+def _text_checks(found: dict[str, dict[str, Any]]) -> list[Check]:
+    """Long texts must not make memory grow with the tenant: the DuckDB sink's peak under TEXT_PEAK_RSS_MB."""
+    runs = [result for result in found.values() if result["scenario"]["group"] == "memory-text"]
+    if not runs:
+        return [Check("memory, long notes", "MISSING", "-", "scenario missing or failed")]
+    return [
+        Check(
+            target=f"peak RSS, DuckDB sink, {run['tenant']}",
+            verdict=_verdict(run["peak_rss_mb"] <= TEXT_PEAK_RSS_MB),
+            value=f"{run['peak_rss_mb']:.0f} MB",
+            detail=f"{run['records']:,} notes; target ≤ {TEXT_PEAK_RSS_MB} MB",
+        )
+        for run in runs
+    ]
 
 
 def _memory_checks(found: dict[str, dict[str, Any]]) -> list[Check]:

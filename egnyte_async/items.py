@@ -6,9 +6,10 @@ position after upserting every row before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from egnyte_async.sizes import record_chars
 from egnyte_async.state import StreamState
 
 
@@ -20,6 +21,11 @@ class Batch:
     state: StreamState
     #: Rows the stream expects in all, when the listing says (for progress lines).
     total: int | None = None
+    #: The characters of text the rows hold: what they weigh in memory, near enough, whatever their count.
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size = sum(record_chars(row) for _, row in self.rows)
 
 
 @dataclass(slots=True)

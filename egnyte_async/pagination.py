@@ -28,6 +28,7 @@ from typing import Any
 from egnyte_async.client import EgnyteClient
 from egnyte_async.errors import InvalidBodyError
 from egnyte_async.log import Log, NullLog
+from egnyte_async.sizes import record_chars
 
 #: Records shared by consecutive pages; one is enough to prove that nothing fell between them.
 OVERLAP = 1
@@ -40,6 +41,8 @@ REPEAT_RETRIES = 3
 ECHO_TRIES = 10
 #: After this many shifts in one scan the listing is too busy to chase; the scan warns and goes on.
 MAX_STITCHES = 100
+#: The characters of text that pages read ahead of the one handed out may hold together, near enough.
+READ_AHEAD_CHARS = 32_000_000
 
 
 @dataclass(frozen=True)
@@ -275,8 +278,10 @@ class Scanner:
                 tail = new_tail
                 step = _step(page_size)
                 end = self._end(page) if page.total is not None else None
-                # Never more pages ahead than the day's budget can still pay for: a stop loses those in flight.
-                ahead = min(1 if probing is not None else self.window, max(1, self.client.budget.remaining))
+                # Never more pages ahead than the day's budget can still pay for (a stop loses those in flight), nor
+                # than READ_AHEAD_CHARS of text can hold (pages of long notes weigh megabytes each).
+                room = READ_AHEAD_CHARS // max(1, sum(record_chars(item) for item in page.items if type(item) is dict))
+                ahead = max(1, min(1 if probing is not None else self.window, self.client.budget.remaining, room))
                 while len(pending) < ahead and (end is None or next_index < end):
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
                     next_index += step

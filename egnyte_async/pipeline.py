@@ -16,8 +16,9 @@ from typing import Any, Protocol
 import anyio
 import httpx
 from anyio.from_thread import start_blocking_portal
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from egnyte_async.backpressure import TextBudget
 from egnyte_async.budget import QuotaWindow, RequestBudget
 from egnyte_async.catalog import stream_named
 from egnyte_async.client import EgnyteClient
@@ -47,9 +48,13 @@ class Tuning:
     """How a sync paces its own work. Not configuration: the defaults serve every tenant; tests and the benchmark
     change them to reach a case quickly."""
 
-    #: Pages that may wait between the fetching side and the writing side.
+    #: Pages that may wait between the fetching side and the writing side...
     queue_pages: int = 16
+    #: ...and the characters of text they may hold together (pages of long notes weigh megabytes each).
+    queue_chars: int = 32_000_000
     checkpoint_rows: int = 10_000
+    #: The SDK keeps every row upserted since the last checkpoint in memory: long texts checkpoint sooner.
+    checkpoint_chars: int = 32_000_000
     checkpoint_seconds: float = 10.0
     progress_seconds: float = 30.0
     #: Pages of one listing requested ahead of the one being handed out; None: twice the requests in flight, so
@@ -122,6 +127,8 @@ class Sync:
         self._client: EgnyteClient | None = None
         self._last_checkpoint = self._last_progress = clock.monotonic()
         self._rows_since_checkpoint = 0
+        self._chars_since_checkpoint = 0
+        self._queue_room = TextBudget(tuning.queue_chars)
 
     # ---- the writing side: this thread -------------------------------------------------------------------------
     def run(self) -> SyncReport:
@@ -140,7 +147,7 @@ class Sync:
             try:
                 while True:
                     try:
-                        item = portal.call(receive.receive)
+                        item = portal.call(self._take, receive)
                     except anyio.EndOfStream:
                         break
                     failure = self._handle(item)
@@ -182,9 +189,11 @@ class Sync:
                 self.positions[name] = batch.state
                 self.state.advance(name, batch.state)
                 self._rows_since_checkpoint += len(batch.rows)
+                self._chars_since_checkpoint += batch.size
                 now = self.clock.monotonic()
                 if (
                     self._rows_since_checkpoint >= self.tuning.checkpoint_rows
+                    or self._chars_since_checkpoint >= self.tuning.checkpoint_chars
                     or now - self._last_checkpoint >= self.tuning.checkpoint_seconds
                 ):
                     self._checkpoint()
@@ -211,10 +220,17 @@ class Sync:
     def _checkpoint(self) -> None:
         self.operations.checkpoint(self.state.to_dict(self.budget.window.to_state()))
         self.report.checkpoints += 1
-        self._rows_since_checkpoint = 0
+        self._rows_since_checkpoint = self._chars_since_checkpoint = 0
         self._last_checkpoint = self.clock.monotonic()
 
     # ---- the fetching side: the event loop -------------------------------------------------------------------
+    async def _take(self, receive: MemoryObjectReceiveStream[Item]) -> Item:
+        """The next item for the drain loop; the room its rows held in the queue is free again."""
+        item = await receive.receive()
+        if isinstance(item, Rows):
+            await self._queue_room.give_back(item.batch.size)
+        return item
+
     async def _fetch_all(self, send: MemoryObjectSendStream[Item]) -> None:
         settings = self.settings
         client = EgnyteClient(settings, self.budget, log=self.log, transport=self.transport, clock=self.clock)
@@ -243,6 +259,7 @@ class Sync:
             self.log.info(f"{name}: sync started; {state.describe()}")
             try:
                 async for batch in stream.produce(ctx, state):
+                    await self._queue_room.take(batch.size)
                     await send.send(Rows(name, batch))
             except QuotaExhaustedError as error:
                 await send.send(Stopped(name, str(error), error.reset_after))

@@ -62,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-notes-total", action="store_true")
     p.add_argument("--no-notes-count-key", action="store_true")
     p.add_argument("--notes-file-id", action="store_true")
+    p.add_argument("--note-message-chars", type=int, default=0, help="every note's message this long; 0 = short")
     p.add_argument("--bookmarks-total", action="store_true")
     p.add_argument("--bookmarks-offset-base", type=int, choices=(0, 1), default=0)
     p.add_argument("--no-scim-schemas", action="store_true")
@@ -108,6 +109,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         notes_total=not args.no_notes_total,
         notes_count_key=not args.no_notes_count_key,
         notes_file_id=args.notes_file_id,
+        note_message_chars=args.note_message_chars,
         bookmarks_total=args.bookmarks_total,
         bookmarks_offset_base=args.bookmarks_offset_base,
         scim_schemas=not args.no_scim_schemas,

@@ -118,6 +118,8 @@ class SandboxConfig:
     notes_total: bool = True
     notes_count_key: bool = True
     notes_file_id: bool = False
+    #: When above 0, every note's message is this many characters long (a tenant of long comments).
+    note_message_chars: int = 0
     bookmarks_total: bool = False
     bookmarks_offset_base: int = 0
     scim_schemas: bool = True
@@ -136,7 +138,15 @@ class SandboxConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r}; expected one of {allowed}")
-        for name in ("users", "groups", "members_per_group", "notes", "bookmarks_per_user", "churn_per_list_request"):
+        for name in (
+            "users",
+            "groups",
+            "members_per_group",
+            "notes",
+            "bookmarks_per_user",
+            "churn_per_list_request",
+            "note_message_chars",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.users < 1:

@@ -99,9 +99,13 @@ class NoteStore:
         username, formatted = self.author(h % self._authors)
         path, group_id, hf = self.file((h2 >> 20) % self._files)
         sentences = self.pools.sentences
+        message = sentences[(h >> 40) % len(sentences)] + _EXTRAS[(h >> 56) & 7]
+        if self.config.note_message_chars:
+            message = (message + " ") * (self.config.note_message_chars // (len(message) + 1) + 1)
+            message = message[: self.config.note_message_chars]
         note: dict[str, Any] = {
             "id": uuid_text(((ordinal & 0xFFFF) << 48) | (h >> 16), h2),
-            "message": sentences[(h >> 40) % len(sentences)] + _EXTRAS[(h >> 56) & 7],
+            "message": message,
             "username": username,
             "formatted_name": formatted,
             "creation_time": self.render.exact(ordinal >> TIME_SHIFT),

@@ -162,6 +162,13 @@ async def test_notes_envelope_switches_and_file_id() -> None:
         assert all(re.match(r"^[0-9a-f-]{36}$", n["file_id"]) for n in body["notes"])
 
 
+async def test_long_note_messages_have_exactly_the_length_asked_for() -> None:
+    async with open_sandbox(note_message_chars=300_000, notes=3) as sbx:
+        body = (await sbx.client.get(NOTES, params={"count": 3})).json()
+        assert [len(note["message"]) for note in body["notes"]] == [300_000] * 3
+        assert len({note["message"] for note in body["notes"]}) > 1  # still each note's own text
+
+
 async def test_bookmarks_total_and_offset_base() -> None:
     async with open_sandbox(bookmarks_total=True, bookmarks_offset_base=1, bookmarks_per_user=5) as sbx:
         marks = sbx.state.tenant.bookmarks_of("admin")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from egnyte_async.items import Batch, Finished, Rows
-from egnyte_async.pipeline import Sync
+from egnyte_async.pipeline import Sync, Tuning
 from egnyte_async.settings import Settings
 from egnyte_async.streams.scan_state import ScanState
 from tests.logs import RecordingLog
@@ -46,3 +46,18 @@ def test_a_stream_state_is_checkpointed_only_after_its_rows():
     assert drain._handle(Finished("users")) is None
     assert operations.calls == [("upsert", 1), ("upsert", 2), ("checkpoint", {})]
     assert drain.report.finished == ["users"] and drain.report.rows_by_table == {"users": 2}
+
+
+def test_long_texts_checkpoint_by_their_size_not_only_by_their_count():
+    operations = Recorder()
+    settings = Settings(domain="acme", base_url="https://acme.egnyte.com", api_token="t", streams=("users",))
+    drain = Sync(settings, None, operations, RecordingLog(), tuning=Tuning(checkpoint_chars=1000), now=NOW)
+    for user_id in range(1, 5):
+        drain._handle(Rows("users", Batch([("users", {"id": user_id, "note": "x" * 400})], ScanState(None))))
+    # 400 characters a row: the checkpoint comes once 1,000 are held, after the third row, not after 10,000 rows.
+    assert operations.calls == [("upsert", 1), ("upsert", 2), ("upsert", 3), ("checkpoint", {}), ("upsert", 4)]
+
+
+def test_a_batch_weighs_the_text_of_its_rows_and_of_their_extra_column():
+    rows = [("notes", {"id": "n", "note_text": "abc", "count": 5, "extra": {"odd": "de", "n": 1}})]
+    assert Batch(rows, ScanState(None)).size == len("n") + len("abc") + len("de")
