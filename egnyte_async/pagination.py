@@ -240,16 +240,9 @@ class Scanner:
         probing: int | None = None  # the length of a short page whose successor tells end from cap
         try:
             while True:
-                if (
-                    tail
-                    and page_size > OVERLAP
-                    and start != listing.first_index
-                    and not _shares_an_id(page.items, tail)
-                ):
-                    self._cancel(pending)
-                    start, page = await self._step_back(start, _step(page_size), page_size, tail)
+                start, page, stepped_back = await self._settle(start, page, page_size, tail, pending)
+                if stepped_back:  # the pages in flight were dropped: go on from the page re-read
                     next_index = start + _step(page_size)
-                page = await self._unless_repeated(page, start, page_size, tail)
                 length = len(page.items)
                 if probing is not None:
                     if length <= page_size - _step(page_size):  # nothing beyond the overlap: it was the end
@@ -336,16 +329,49 @@ class Scanner:
                 self.log.debug(f"{self.listing.name}: listing shifted during the scan; re-read from {index}")
                 return index, page
 
-    async def _unless_repeated(self, page: Page, start: int, page_size: int, tail: tuple[Any, ...]) -> Page:
-        """A full page ending on the same id as the page before it made no progress: usually Egnyte repeating a
-        page (fetching it again cures it), rarely records inserted before it (then the answer stays the same and
-        is taken as it is: the next page moves on, and the overlap check still guards against a gap)."""
-        for _ in range(REPEAT_RETRIES):
-            if not (tail and len(page.items) == page_size and record_key(page.items[-1]) == tail[-1]):
-                return page
+    async def _settle(
+        self,
+        start: int,
+        page: Page,
+        page_size: int,
+        tail: tuple[Any, ...],
+        pending: deque[tuple[int, asyncio.Task[Page]]],
+    ) -> tuple[int, Page, bool]:
+        """The page to take in place of `page` (read at `start`), where it starts, and whether the scan stepped back
+        (dropping the pages in flight). Every answer taken, the first one or one fetched again because it looked
+        repeated, must share an id with `tail`, else the scan steps back.
+
+        A full page ending on the same id as the page before it made no progress: usually Egnyte repeating a page
+        (fetching it again cures it), rarely records inserted before it (then the answer stays the same and is taken
+        as it is: the next page moves on). The answer fetched again is read later than the page before it, on a
+        listing that may have changed meanwhile (records deleted before `start` shift later ones before it), so it
+        is checked for the overlap like any other: taking it unchecked skipped the records that moved before
+        `start`, or ended the scan early on a listing that shrank below `start`.
+        """
+        repeats = 0
+        stepped_back = False
+        while True:
+            if self._lost_ground(start, page, page_size, tail):
+                self._cancel(pending)
+                start, page = await self._step_back(start, _step(page_size), page_size, tail)
+                stepped_back = True
+            if repeats == REPEAT_RETRIES or not (
+                tail and len(page.items) == page_size and record_key(page.items[-1]) == tail[-1]
+            ):
+                return start, page, stepped_back
+            repeats += 1
             self.log.debug(f"{self.listing.name}: page at {start} repeats the previous page; fetching it again")
             page = await self.fetch(start, page_size)
-        return page
+
+    def _lost_ground(self, start: int, page: Page, page_size: int, tail: tuple[Any, ...]) -> bool:
+        """Whether `page` shares no id with the previous page's tail: the listing moved and something may lie
+        between them (the listing's first page has nothing before it; single-record pages do not overlap)."""
+        return (
+            bool(tail)
+            and page_size > OVERLAP
+            and start != self.listing.first_index
+            and not _shares_an_id(page.items, tail)
+        )
 
 
 def require_list(body: Any, key: str, what: str) -> list[Any]:

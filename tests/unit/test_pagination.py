@@ -205,6 +205,35 @@ def test_a_repeated_page_is_fetched_again_not_taken_as_progress():
     assert sorted(set(seen(pages))) == list(range(1, 301))
 
 
+def _looks_repeated_then_shifts(final_deletes):
+    """Page size 5 (consecutive pages 4 apart), one page in flight: before the second page is served, 4 records are
+    inserted before the first page's last record (50), so the second page ends on it too, as a repeated page would;
+    before that page is fetched again, `final_deletes` records vanish at the front."""
+    inserts = [("insert", 1), ("insert", 3), ("insert", 5), ("insert", 7)]  # 15, 25, 35, 45 before 50
+    mutations = {2: inserts, 3: [("delete", 0)] * final_deletes}
+    return LiveListing(range(10, 210, 10), mutations=mutations)
+
+
+def test_a_page_fetched_again_as_a_repeat_is_checked_for_the_overlap_too():
+    # The second page ([30, 35, 40, 45, 50]) ends on the first page's last id: fetched again, after 8 records
+    # vanished at the front, it is [90..130]. Taken unchecked, 60, 70 and 80 were skipped although present
+    # throughout; checked, it shares no id with the first page and the scan steps back.
+    listing = _looks_repeated_then_shifts(8)
+    pages = asyncio.run(scan(listing, 5, 1))
+    assert set(range(50, 210, 10)) <= set(seen(pages))
+    assert pages[-1].last
+
+
+def test_a_page_fetched_again_as_a_repeat_on_a_listing_that_shrank_does_not_end_the_scan():
+    # The live-tenant failure: fetched again long after, the page lies past the end of a listing that shrank
+    # (an empty page whose total ends before it). Taken unchecked, it ended the scan and every record after the
+    # first page was lost; checked, the scan steps back and reads the rest.
+    listing = _looks_repeated_then_shifts(20)  # 4 records left: the page at 5 is empty
+    pages = asyncio.run(scan(listing, 5, 1))
+    assert set(range(170, 210, 10)) <= set(seen(pages))
+    assert pages[-1].last
+
+
 mutation = st.tuples(st.sampled_from(["delete", "insert"]), st.integers(min_value=0, max_value=10_000))
 
 
