@@ -60,6 +60,14 @@ class FaultPlan:
     `rate` draws faults from `kinds` with a hash of (seed, request number), so a run is reproducible.
     A fault that cannot apply to a request (expire_token on the static token, repeat_page on a detail call...)
     leaves the request untouched and is not counted.
+
+    `path_schedule` counts the requests to each path it names (matched exactly, query aside, from 1 when the plan
+    is set) and maps such numbers to a kind: `{"/pubapi/v1/bookmarks": {3: "500"}}` fails the third bookmarks call,
+    however calls to other paths interleave with it. Its kinds are sure to be injected, given enough requests to the
+    path: each joins the path's queue at its number, and the queue hands one kind to each request to the path; a
+    kind that cannot apply to its request (no page before it to repeat, a token already revoked) goes back to the
+    end of the queue for a later request. A request handed a kind takes it whatever `schedule`, `rate` and `paths`
+    say.
     """
 
     rate: float = 0.0
@@ -68,11 +76,18 @@ class FaultPlan:
     slow_s: float = 60.0
     paths: tuple[str, ...] = ()
     expire_static: bool = False
+    path_schedule: dict[str, dict[int, str]] = field(default_factory=dict)
+
+    def scheduled_kinds(self) -> list[str]:
+        """Every kind `schedule` and `path_schedule` name, repeats included."""
+        return [*self.schedule.values(), *(kind for plan in self.path_schedule.values() for kind in plan.values())]
 
     def __post_init__(self) -> None:
-        unknown = [kind for kind in (*self.kinds, *self.schedule.values()) if kind not in FAULT_KINDS]
+        unknown = [kind for kind in (*self.kinds, *self.scheduled_kinds()) if kind not in FAULT_KINDS]
         if unknown:
             raise ValueError(f"unknown fault kinds {unknown}; expected some of {FAULT_KINDS}")
+        if any(number < 1 for plan in self.path_schedule.values() for number in plan):
+            raise ValueError("path_schedule counts each path's requests from 1")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError("fault rate must be within [0, 1]")
         if self.rate and not self.kinds:

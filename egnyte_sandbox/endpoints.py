@@ -74,12 +74,12 @@ def list_response(request: Request, payload: dict[str, Any], key: str) -> Respon
         # "The same listing" is the path, the caller and every parameter except the paging ones.
         params = {k: v for k, v in request.query_params.items() if k not in ("startIndex", "count", "offset")}
         stream = (request.url.path, request.scope["sandbox.token"].value, request.headers.get("x-egnyte-act-as"))
-        key = (*stream, tuple(sorted(params.items())))
-        previous = state.last_pages.get(key)
+        listing = (*stream, tuple(sorted(params.items())))
+        previous = state.last_pages.get(listing)
         if fault == "repeat_page" and previous is not None:
             state.count_fault(record, fault)
             return Response(previous, media_type=responses.JSON)
-        state.remember_page(key, body)
+        state.remember_page(listing, body)
     if fault == "bad_envelope":
         state.count_fault(record, fault)
         return responses.json_response({k: v for k, v in payload.items() if k != key})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,14 +39,40 @@ class ConnectionDropped(httpx.RemoteProtocolError):
 
 
 class FaultInjector:
-    """Decides, from the request number alone, whether and how a request fails."""
+    """Decides whether and how a request fails: from its number, or from its rank among the requests to its path.
+
+    A path-scheduled kind is handed to a request when the request arrives, and given back to the path's queue by
+    `settle` when the request ends without it having been injected, for a later request to that path.
+    """
 
     def __init__(self, plan: FaultPlan, seed: int) -> None:
-        self.plan = plan
         self._salt = salt(seed, "faults")
+        self.plan = plan
+
+    @property
+    def plan(self) -> FaultPlan:
+        return self._plan
+
+    @plan.setter
+    def plan(self, plan: FaultPlan) -> None:
+        """A new plan counts its paths' requests afresh."""
+        self._plan = plan
+        self._seen: Counter[str] = Counter()
+        self._due: dict[str, deque[str]] = {path: deque() for path in plan.path_schedule}
+        self._handed: dict[int, tuple[str, str]] = {}
 
     def pick(self, number: int, path: str) -> str | None:
-        plan = self.plan
+        plan = self._plan
+        due = self._due.get(path)
+        if due is not None:
+            self._seen[path] += 1
+            scheduled = plan.path_schedule[path].get(self._seen[path])
+            if scheduled is not None:
+                due.append(scheduled)
+            if due:
+                kind = due.popleft()
+                self._handed[number] = (path, kind)
+                return kind
         if plan.paths and not path.startswith(plan.paths):
             return None
         scheduled = plan.schedule.get(number)
@@ -57,6 +84,17 @@ class FaultInjector:
         if unit(h) >= plan.rate:
             return None
         return plan.kinds[mix64(h) % len(plan.kinds)]
+
+    def settle(self, number: int, injected: bool) -> None:
+        """Request `number` is over: a path-scheduled kind it took but could not use joins the end of its path's
+        queue, so that it does not hold up the kinds behind it."""
+        handed = self._handed.pop(number, None)
+        if handed is None or injected:
+            return
+        path, kind = handed
+        due = self._due.get(path)
+        if due is not None:
+            due.append(kind)
 
 
 async def buffered(app: Callable[[Receive, Send], Awaitable[None]], receive: Receive) -> tuple[Message, bytes]:

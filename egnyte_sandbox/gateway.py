@@ -74,10 +74,26 @@ class Gateway:
             await state.config.sleep(delay)
 
         fault = state.faults.pick(record.number, path)
+        try:
+            await self._act(scope, receive, recording_send, headers, record, fault)
+        finally:
+            state.faults.settle(record.number, injected=record.fault is not None)
+
+    async def _act(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        record: Any,
+        fault: str | None,
+    ) -> None:
+        """The request with its fault (if any) acted out: at once here, or by the endpoint for token and list ones."""
+        state = self.state
         if fault in STATUS_FAULTS or fault == "malformed":
             state.count_fault(record, fault)
             response = responses.malformed() if fault == "malformed" else responses.server_fault(STATUS_FAULTS[fault])
-            await response(scope, receive, recording_send)
+            await response(scope, receive, send)
             return
         if fault == "slow":
             state.count_fault(record, fault)
@@ -91,9 +107,9 @@ class Gateway:
             state.count_fault(record, fault)
             start, body = await buffered(inner, receive)
             mangle = send_truncated if fault == "truncated" else send_reset
-            await mangle(start, body, recording_send)
+            await mangle(start, body, send)
             return
-        await inner(receive, recording_send)
+        await inner(receive, send)
 
     def _inner(self, scope: dict[str, Any], headers: dict[str, str], record: Any, fault: str | None) -> Inner:
         """Authentication, rate limiting and the endpoint itself, as one ASGI callable."""

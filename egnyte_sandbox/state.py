@@ -47,7 +47,7 @@ class SandboxState:
         self.churn_rng = random.Random(salt(cfg.seed, "churn"))
         plan = cfg.faults
         # Previous pages are only worth keeping when a repeat_page fault can actually be drawn.
-        self.remember_pages = "repeat_page" in plan.schedule.values() or (plan.rate > 0 and "repeat_page" in plan.kinds)
+        self.remember_pages = "repeat_page" in plan.scheduled_kinds() or (plan.rate > 0 and "repeat_page" in plan.kinds)
         self._latency_salt = salt(cfg.seed, "latency")
 
     def begin(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> RequestRecord:

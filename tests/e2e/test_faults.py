@@ -58,15 +58,40 @@ def test_fault_matrix_loses_no_row(kind, rate, table):
     assert not log.texts("warning"), log.texts("warning")
 
 
+#: Each table's own listing (the users listing is read by the bookmarks stream too).
+LISTINGS = {
+    "users": "/pubapi/v2/users",
+    "groups": "/pubapi/v2/groups",
+    "notes": "/pubapi/v1/notes",
+    "bookmarks": "/pubapi/v1/bookmarks",
+}
+
+
 def test_every_fault_kind_at_once_on_every_table():
+    """Every kind is pinned on every table's listing by the sandbox's per-path schedule, at its 2nd, 4th ... 22nd
+    request (150 groups and 300 notes: every listing takes many more). A kind that cannot apply where it falls (no
+    page before it to repeat, a token already revoked) goes to a later request to the same listing, so every kind
+    lands on every table however the four tables' requests interleave.
+
+    Random faults come on top, on every path (group details and the token endpoint too): at a rate low enough that a
+    page retried alone on its listing, meeting a pinned kind every other attempt, does not run out of its 11; and
+    without expire_token, so that the token is revoked exactly four times and each listing soon has a page to repeat
+    under the current one (for bookmarks, listed user by user: the users with 6, whose listing takes two pages).
+    """
     time = VirtualTime()
-    plan = FaultPlan(rate=0.25, kinds=FAULT_KINDS, expire_static=True)
-    app = sandbox_app(time, {**TENANT, "users": 150, "notes": 300}, faults=plan)
+    every_kind = {path: {2 + 2 * i: kind for i, kind in enumerate(FAULT_KINDS)} for path in LISTINGS.values()}
+    random_kinds = tuple(kind for kind in FAULT_KINDS if kind != "expire_token")
+    plan = FaultPlan(rate=0.1, kinds=random_kinds, path_schedule=every_kind, expire_static=True)
+    tenant = {**TENANT, "users": 150, "groups": 150, "notes": 300, "bookmarks_per_user": 3}
+    app = sandbox_app(time, tenant, faults=plan)
     operations = RecordingOperations()
     report = run(app, None, operations, time, **SYNC, **refresh_credentials(app))
     assert sorted(report.finished) == ["bookmarks", "groups", "notes", "users"]
     faults = app.state.sandbox.stats.faults
     assert set(faults) == set(FAULT_KINDS), faults
+    for table, path in LISTINGS.items():
+        injected = {r.fault for r in app.state.sandbox.requests if r.path == path and r.fault}
+        assert injected == set(FAULT_KINDS), (table, sorted(set(FAULT_KINDS) - injected))
     streams = ("users", "groups", "notes", "bookmarks")
     assert assert_matches(operations.table, expected(app, streams)) > 400
 

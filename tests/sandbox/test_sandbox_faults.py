@@ -141,6 +141,14 @@ async def test_bad_envelope_drops_the_list_key() -> None:
         assert "bookmarks" not in body and "count" in body
 
 
+async def test_bad_envelope_drops_the_list_key_when_pages_are_remembered_too() -> None:
+    async with open_sandbox(**faulty({1: "bad_envelope", 3: "repeat_page"})) as sbx:
+        assert sbx.state.remember_pages
+        body = (await sbx.client.get(USERS)).json()
+        assert "resources" not in body and body["totalResults"] == 50
+        assert sbx.state.stats.faults == {"bad_envelope": 1}
+
+
 async def test_list_faults_leave_other_endpoints_alone() -> None:
     async with open_sandbox(**faulty({1: "bad_envelope"})) as sbx:
         assert (await sbx.client.get("/pubapi/v1/userinfo")).json()["username"] == "admin"
@@ -204,3 +212,67 @@ def test_fault_plan_validation() -> None:
         FaultPlan(schedule={1: "418"})
     with pytest.raises(ValueError):
         FaultPlan(rate=1.5)
+    with pytest.raises(ValueError):
+        FaultPlan(path_schedule={USERS: {1: "418"}})
+    with pytest.raises(ValueError):
+        FaultPlan(path_schedule={USERS: {0: "500"}})
+
+
+async def test_path_schedule_counts_the_requests_to_each_path_on_its_own() -> None:
+    plan = FaultPlan(path_schedule={"/pubapi/v1/notes": {2: "503"}, USERS: {1: "500", 3: "reset"}})
+    async with open_sandbox(faults=plan) as sbx:
+        assert (await sbx.client.get("/pubapi/v1/notes")).status_code == 200
+        assert (await sbx.client.get(USERS)).status_code == 500
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        assert (await sbx.client.get(USERS)).status_code == 200
+        assert (await sbx.client.get("/pubapi/v1/notes")).status_code == 503
+        with pytest.raises(httpx.TransportError):
+            await sbx.client.get(USERS, params={"startIndex": 5})  # the query is no part of the path
+        assert (await sbx.client.get("/pubapi/v1/notes")).status_code == 200
+        assert (await sbx.client.get(USERS)).status_code == 200
+        assert [r.fault for r in sbx.state.requests] == [None, "500", None, None, "503", "reset", None, None]
+
+
+async def test_path_schedule_matches_the_path_exactly() -> None:
+    plan = FaultPlan(path_schedule={"/pubapi/v2/groups": {1: "502"}})
+    async with open_sandbox(faults=plan) as sbx:
+        group_id = next(iter(sbx.state.tenant.iter_groups()))["id"]
+        assert (await sbx.client.get(f"/pubapi/v2/groups/{group_id}")).status_code == 200
+        assert (await sbx.client.get("/pubapi/v2/groups")).status_code == 502
+        assert sbx.state.stats.faults == {"502": 1}
+
+
+async def test_path_schedule_gives_a_kind_that_cannot_apply_to_the_paths_next_request() -> None:
+    plan = FaultPlan(path_schedule={USERS: {1: "repeat_page", 2: "503"}, "/pubapi/v2/groups": {1: "bad_envelope"}})
+    async with open_sandbox(users=250, faults=plan) as sbx:
+        first = await sbx.client.get(USERS, params={"startIndex": 1})
+        assert first.json()["startIndex"] == 1  # no page before it to repeat: served as is, the fault kept
+        repeated = await sbx.client.get(USERS, params={"startIndex": 101})
+        assert repeated.content == first.content
+        assert (await sbx.client.get(USERS)).status_code == 503  # the kind due second comes after
+        assert (await sbx.client.get(USERS)).status_code == 200
+
+        # A list fault never reaches a request that fails authentication: it waits for the next one.
+        assert (await sbx.client.get("/pubapi/v2/groups", headers=bearer("revoked"))).status_code == 401
+        assert "resources" not in (await sbx.client.get("/pubapi/v2/groups")).json()
+        assert "resources" in (await sbx.client.get("/pubapi/v2/groups")).json()
+        assert sbx.state.stats.faults == {"repeat_page": 1, "503": 1, "bad_envelope": 1}
+
+
+async def test_path_schedule_a_kind_that_never_applies_holds_up_no_other() -> None:
+    # expire_token spares the static token (expire_static is off): it never applies to these requests.
+    plan = FaultPlan(path_schedule={USERS: {1: "expire_token", 2: "500", 3: "502"}})
+    async with open_sandbox(faults=plan) as sbx:
+        statuses = [(await sbx.client.get(USERS)).status_code for _ in range(6)]
+        assert statuses == [200, 200, 500, 200, 502, 200]
+        assert sbx.state.stats.faults == {"500": 1, "502": 1}
+
+
+async def test_path_schedule_comes_before_the_other_faults_and_restarts_with_a_new_plan() -> None:
+    plan = FaultPlan(schedule={1: "500", 2: "500"}, path_schedule={USERS: {1: "503"}}, paths=("/pubapi/v1/notes",))
+    async with open_sandbox(faults=plan) as sbx:
+        assert (await sbx.client.get(USERS)).status_code == 503  # whatever schedule and paths say
+        assert (await sbx.client.get(USERS)).status_code == 200  # request 2: not under `paths`
+        sbx.state.faults.plan = FaultPlan(path_schedule={USERS: {1: "502"}})
+        assert (await sbx.client.get(USERS)).status_code == 502  # the new plan's first request to the path
+        assert (await sbx.client.get(USERS)).status_code == 200
