@@ -43,6 +43,9 @@ ECHO_TRIES = 10
 MAX_STITCHES = 100
 #: The characters of text that pages read ahead of the one handed out may hold together, near enough.
 READ_AHEAD_CHARS = 32_000_000
+#: The most characters of text a page is asked to hold: a page is read, decoded and queued whole, so pages of
+#: long records (notes of hundreds of thousands of characters) are asked for a few records at a time.
+PAGE_CHARS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,14 @@ class ScannedPage:
 def _step(page_size: int) -> int:
     """How far apart consecutive pages start: one record of overlap, unless pages hold a single record."""
     return page_size - OVERLAP if page_size > OVERLAP else page_size
+
+
+def _fitting_page_size(page_size: int, length: int, chars: int) -> int:
+    """The page size whose pages would hold about PAGE_CHARS of text, judged by a page of `length` records holding
+    `chars`; never below two records (pages must overlap by one), never above `page_size`."""
+    if length == 0 or chars <= PAGE_CHARS:
+        return page_size
+    return max(OVERLAP + 1, min(page_size, PAGE_CHARS * length // chars))
 
 
 def _hashable(value: Any) -> Any:
@@ -258,11 +269,14 @@ class Scanner:
                     done = length < page_size and self.cap.is_end(length)
                     short = not done and length < page_size
                     probing = length if short else None
-                if short:
-                    # Fewer records than asked although more remain: page by what the server gives.
+                chars = sum(record_chars(item) for item in page.items if type(item) is dict)
+                lighter = _fitting_page_size(page_size, length, chars)
+                if short or lighter < page_size:
+                    # Fewer records than asked although more remain: page by what the server gives. Or records so
+                    # long that a page would weigh more than PAGE_CHARS: ask for fewer at a time from now on.
                     self._cancel(pending)
-                    page_size = length
-                    next_index = start + _step(page_size)
+                    next_index = start + _step(length)
+                    page_size = min(length, lighter)
                 new_tail = tuple(_ids(page.items)[-TAIL_SIZE:]) or tail
                 after = Position(start + (length if done else _step(length)), new_tail)
                 yield ScannedPage(self._objects(page.items, start), Position(start, tail), after, page.total, done)
@@ -273,7 +287,7 @@ class Scanner:
                 end = self._end(page) if page.total is not None else None
                 # Never more pages ahead than the day's budget can still pay for (a stop loses those in flight), nor
                 # than READ_AHEAD_CHARS of text can hold (pages of long notes weigh megabytes each).
-                room = READ_AHEAD_CHARS // max(1, sum(record_chars(item) for item in page.items if type(item) is dict))
+                room = READ_AHEAD_CHARS // max(1, chars)
                 ahead = max(1, min(1 if probing is not None else self.window, self.client.budget.remaining, room))
                 while len(pending) < ahead and (end is None or next_index < end):
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))

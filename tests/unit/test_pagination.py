@@ -327,3 +327,35 @@ async def test_a_page_whose_envelope_says_it_starts_elsewhere_is_fetched_again(m
         pages = [page async for page in Scanner(client, listing, 2).pages(Position(1))]
     assert [item["id"] for page in pages for item in page.items] == [1, 2, 3]
     assert route.call_count == 2
+
+
+def test_pages_of_long_records_are_asked_for_a_few_records_at_a_time():
+    from egnyte_async.pagination import PAGE_CHARS, _fitting_page_size
+
+    assert _fitting_page_size(100, 100, PAGE_CHARS) == 100  # within the bound: unchanged
+    assert _fitting_page_size(100, 100, 100 * 300_000) == PAGE_CHARS // 300_000  # notes of 300,000 characters
+    assert _fitting_page_size(100, 100, 100 * 10 * PAGE_CHARS) == 2  # never below the overlap's two records
+    assert _fitting_page_size(100, 0, 0) == 100
+
+
+async def test_a_scan_of_long_records_continues_with_lighter_pages_and_loses_nothing():
+    from egnyte_async.pagination import PAGE_CHARS
+
+    long_text = "x" * (PAGE_CHARS // 10)  # ten records fill a page's worth of text
+    ids = list(range(1, 61))
+    asked: list[int] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        offset, count = int(request.url.params["offset"]), int(request.url.params["count"])
+        asked.append(count)
+        page = [{"id": i, "message": long_text} for i in ids[offset : offset + count]]
+        return httpx.Response(200, json={"notes": page, "total_results": len(ids)})
+
+    listing = Listing("notes", "/pubapi/v1/notes", "offset", 0, 50, parse_notes_page)
+    settings = Settings(domain="acme", base_url="https://t.egnyte.com", api_token="t", requests_per_second=10_000)
+    budget = RequestBudget(10**7, 24, QuotaWindow(NOW), NOW)
+    client = EgnyteClient(settings, budget, transport=httpx.MockTransport(handle))
+    async with client:
+        pages = [page async for page in Scanner(client, listing, 4).pages(Position(0))]
+    assert asked[0] == 50 and set(asked[1:]) == {10}
+    assert sorted({item["id"] for page in pages for item in page.items}) == ids
