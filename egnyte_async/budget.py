@@ -2,8 +2,9 @@
 
 Egnyte allows a token a fixed number of calls a day (1,000 by default). The connector keeps its own count in the
 state, across syncs, so that a tenant too large for one day is finished by successive syncs, each taking its share
-(`daily_request_limit * sync_frequency_hours / 24`, the whole day's remainder at most), and the quota is never
-overrun. Egnyte's `X-Accesstoken-Quota-*` headers, when present, are the better truth and tighten the count.
+(`daily_request_limit * sync_frequency_hours / 24`, at least `MIN_CALLS_PER_SYNC`, the whole day's remainder at
+most), and the quota is never overrun. Egnyte's `X-Accesstoken-Quota-*` headers, when present, are the better
+truth and tighten the count.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from typing import Any
 from egnyte_async.errors import QuotaExhaustedError
 
 DAY = timedelta(days=1)
+#: The fewest calls a sync may spend when the day's remainder allows them, whatever its share by the schedule.
+#: A sync's fixed costs come first: the token check (1 call) and the first page of each of the four streams (4).
+#: Only then do pages add rows, and groups and bookmarks spend one call per record, up to `max_concurrent_requests`
+#: (16 by default) at a time. A share of 1 (daily_request_limit 1000 every 0.0001 h) went on the token check, and
+#: nothing ever synced; 25 covers the fixed costs and a full round of per-record calls with room for a few pages.
+#: The floor never takes a call beyond the day's remainder, so the day's syncs together still stay within
+#: `daily_request_limit`: frequent syncs merely spend the day's calls sooner.
+MIN_CALLS_PER_SYNC = 25
 
 
 @dataclass
@@ -51,10 +60,16 @@ class RequestBudget:
         self.window = window
         self._now = now
         remaining_today = max(0, daily_limit - window.calls)
-        share = math.ceil(daily_limit * min(sync_frequency_hours, 24.0) / 24.0)
-        self.allowed = min(remaining_today, share)
+        self.allowed = min(remaining_today, self.share(daily_limit, sync_frequency_hours))
         self.used = 0
         self._server_remaining: int | None = None
+
+    @staticmethod
+    def share(daily_limit: int, sync_frequency_hours: float) -> int:
+        """A sync's part of the day's calls: the day's limit spread over the syncs of a day, but never fewer than
+        `MIN_CALLS_PER_SYNC` (the day's remainder still caps what a sync may spend, see `__init__`)."""
+        by_schedule = math.ceil(daily_limit * min(sync_frequency_hours, 24.0) / 24.0)
+        return max(by_schedule, MIN_CALLS_PER_SYNC)
 
     @property
     def remaining(self) -> int:

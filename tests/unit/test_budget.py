@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from egnyte_async.budget import QuotaWindow, RequestBudget
+from egnyte_async.budget import MIN_CALLS_PER_SYNC, QuotaWindow, RequestBudget
 from egnyte_async.errors import QuotaExhaustedError
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
@@ -33,6 +33,31 @@ def test_successive_syncs_never_exceed_the_daily_quota():
     for hour in range(0, 24, 1):  # a sync every hour although the schedule says every 4: still within 1000
         now = NOW + timedelta(hours=hour)
         budget = RequestBudget(1000, 4, QuotaWindow.from_state(window_state, now), now)
+        total += spend(budget)
+        window_state = budget.window.to_state()
+    assert total == 1000
+
+
+@pytest.mark.parametrize("hours", [0.0001, 0.25, 0.5])
+def test_a_share_too_small_to_make_progress_is_raised_to_a_floor(hours):
+    # 1000 calls a day every 0.0001 h gave each sync one call, spent on the token check: nothing ever synced.
+    assert MIN_CALLS_PER_SYNC == 25
+    assert spend(RequestBudget(1000, hours, QuotaWindow(NOW), NOW)) == MIN_CALLS_PER_SYNC
+    assert spend(RequestBudget(1000, 1, QuotaWindow(NOW), NOW)) == 42  # above the floor: the share by the schedule
+
+
+def test_the_floor_never_takes_a_call_beyond_the_days_remainder():
+    assert spend(RequestBudget(10, 0.25, QuotaWindow(NOW), NOW)) == 10
+    assert spend(RequestBudget(1000, 0.25, QuotaWindow(NOW, calls=990), NOW)) == 10
+    assert spend(RequestBudget(1000, 0.25, QuotaWindow(NOW, calls=1000), NOW)) == 0
+
+
+def test_frequent_syncs_with_the_floor_never_exceed_the_daily_quota():
+    window_state = None
+    total = 0
+    for quarter in range(4 * 24):  # a sync every 15 minutes for a day: 96 syncs of at least 25 calls would be 2400
+        now = NOW + timedelta(minutes=15 * quarter)
+        budget = RequestBudget(1000, 0.25, QuotaWindow.from_state(window_state, now), now)
         total += spend(budget)
         window_state = budget.window.to_state()
     assert total == 1000
