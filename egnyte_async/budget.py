@@ -9,6 +9,7 @@ truth and tighten the count.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from egnyte_async.errors import QuotaExhaustedError
+from egnyte_async.log import Log
+from egnyte_async.state import report_unreadable
 
 DAY = timedelta(days=1)
 #: The fewest calls a sync may spend when the day's remainder allows them, whatever its share by the schedule.
@@ -39,17 +42,40 @@ class QuotaWindow:
         return {"window_started": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"), "calls": self.calls}
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any] | None, now: datetime) -> QuotaWindow:
-        """Restores the window; a window older than a day (or missing, or unreadable) starts afresh at `now`."""
-        if state:
-            try:
-                started = datetime.strptime(state["window_started"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-                calls = int(state["calls"])
-            except (KeyError, TypeError, ValueError):
-                return cls(started=now)
-            if timedelta(0) <= now - started < DAY:
-                return cls(started=started, calls=max(calls, 0))
+    def from_state(cls, state: Any, now: datetime, log: Log) -> QuotaWindow:
+        """Restores the window; a window older than a day (or missing) starts afresh at `now`, and so does an
+        unreadable one or one that starts in the future, with a warning: the count restarts from 0, and Egnyte's
+        quota headers, when it sends them, still tell the day's true count."""
+        if state is None or state == {}:
+            return cls(started=now)
+        started, calls = _read_window(state)
+        if started is None or calls is None:
+            report_unreadable(log, "quota", "'quota'", state, _AFRESH)
+            return cls(started=now)
+        if now < started:
+            log.warning(
+                f"quota: the saved window starts in the future ({state['window_started']}, the sync began at "
+                f"{now:%Y-%m-%dT%H:%M:%SZ}): a clock or state problem; {_AFRESH}"
+            )
+            return cls(started=now)
+        if now - started < DAY:
+            return cls(started=started, calls=calls)
         return cls(started=now)
+
+
+_AFRESH = "the day's request count starts afresh at 0"
+
+
+def _read_window(state: Any) -> tuple[datetime | None, int | None]:
+    """The start and the call count of a saved window, each None when unreadable."""
+    if not isinstance(state, Mapping):
+        return None, None
+    started, calls = state.get("window_started"), state.get("calls")
+    moment = None
+    if type(started) is str:
+        with contextlib.suppress(ValueError):
+            moment = datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return moment, calls if type(calls) is int and calls >= 0 else None
 
 
 class RequestBudget:

@@ -8,6 +8,8 @@ import pytest
 
 from egnyte_async.budget import MIN_CALLS_PER_SYNC, QuotaWindow, RequestBudget
 from egnyte_async.errors import QuotaExhaustedError
+from egnyte_async.log import NullLog
+from tests.logs import RecordingLog
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
 
@@ -32,7 +34,7 @@ def test_successive_syncs_never_exceed_the_daily_quota():
     total = 0
     for hour in range(0, 24, 1):  # a sync every hour although the schedule says every 4: still within 1000
         now = NOW + timedelta(hours=hour)
-        budget = RequestBudget(1000, 4, QuotaWindow.from_state(window_state, now), now)
+        budget = RequestBudget(1000, 4, QuotaWindow.from_state(window_state, now, NullLog()), now)
         total += spend(budget)
         window_state = budget.window.to_state()
     assert total == 1000
@@ -57,27 +59,54 @@ def test_frequent_syncs_with_the_floor_never_exceed_the_daily_quota():
     total = 0
     for quarter in range(4 * 24):  # a sync every 15 minutes for a day: 96 syncs of at least 25 calls would be 2400
         now = NOW + timedelta(minutes=15 * quarter)
-        budget = RequestBudget(1000, 0.25, QuotaWindow.from_state(window_state, now), now)
+        budget = RequestBudget(1000, 0.25, QuotaWindow.from_state(window_state, now, NullLog()), now)
         total += spend(budget)
         window_state = budget.window.to_state()
     assert total == 1000
 
 
-def test_a_new_day_starts_a_new_window():
+def test_a_new_day_starts_a_new_window_without_a_word():
+    log = RecordingLog()
     state = QuotaWindow(NOW, calls=1000).to_state()
     later = NOW + timedelta(hours=24, seconds=1)
-    assert QuotaWindow.from_state(state, later).calls == 0
-    assert QuotaWindow.from_state(state, NOW + timedelta(hours=23)).calls == 1000
+    assert QuotaWindow.from_state(state, later, log).calls == 0
+    assert QuotaWindow.from_state(state, NOW + timedelta(hours=23), log).calls == 1000
+    assert QuotaWindow.from_state(None, NOW, log) == QuotaWindow.from_state({}, NOW, log) == QuotaWindow(NOW)
+    assert log.lines == []
 
 
-@pytest.mark.parametrize("broken", [{"window_started": "yesterday"}, {"calls": "x"}, {"window_started": 5}, None, {}])
-def test_an_unreadable_window_starts_afresh(broken):
-    assert QuotaWindow.from_state(broken, NOW) == QuotaWindow(NOW)
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"window_started": "yesterday", "calls": 3},
+        {"window_started": "2026-11-28T11:00:00Z", "calls": "x"},
+        {"window_started": "2026-11-28T11:00:00Z", "calls": "5"},
+        {"window_started": "2026-11-28T11:00:00Z", "calls": -4},
+        {"window_started": "2026-11-28T11:00:00Z", "calls": True},
+        {"window_started": "2026-11-28T11:00:00Z", "calls": 2.5},
+        {"window_started": 5, "calls": 3},
+        {"calls": 3},
+        [1, 2],
+        "x",
+        7,
+    ],
+)
+def test_an_unreadable_window_starts_afresh_with_a_warning(broken):
+    log = RecordingLog()
+    assert QuotaWindow.from_state(broken, NOW, log) == QuotaWindow(NOW)
+    assert log.texts("warning") == [
+        f"quota: the saved 'quota' is unreadable ({type(broken).__name__} {broken!r}); "
+        "the day's request count starts afresh at 0"
+    ]
 
 
-def test_a_window_from_the_future_is_not_trusted():
+def test_a_window_from_the_future_is_not_trusted_and_said_so():
+    log = RecordingLog()
     state = QuotaWindow(NOW + timedelta(days=3), calls=900).to_state()
-    assert QuotaWindow.from_state(state, NOW).calls == 0
+    assert QuotaWindow.from_state(state, NOW, log).calls == 0
+    [warning] = log.texts("warning")
+    assert "quota: the saved window starts in the future (2026-12-01T12:00:00Z" in warning
+    assert "a clock or state problem" in warning
 
 
 def test_the_exhausted_error_says_when_the_quota_resets():
