@@ -2,12 +2,14 @@
 
 Egnyte allows a token a fixed number of calls a day (1,000 by default). The connector keeps its own count in the
 state, across syncs, so that a tenant too large for one day is finished by successive syncs, each taking its share
-(`daily_request_limit * sync_frequency_hours / 24`, the whole day's remainder at most), and the quota is never
-overrun. Egnyte's `X-Accesstoken-Quota-*` headers, when present, are the better truth and tighten the count.
+(`daily_request_limit * sync_frequency_hours / 24`, at least `MIN_CALLS_PER_SYNC`, the whole day's remainder at
+most), and the quota is never overrun. Egnyte's `X-Accesstoken-Quota-*` headers, when present, are the better
+truth and tighten the count.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,8 +17,18 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from egnyte_async.errors import QuotaExhaustedError
+from egnyte_async.log import Log
+from egnyte_async.state import report_unreadable
 
 DAY = timedelta(days=1)
+#: The fewest calls a sync may spend when the day's remainder allows them, whatever its share by the schedule.
+#: A sync's fixed costs come first: the token check (1 call) and the first page of each of the four streams (4).
+#: Only then do pages add rows, and groups and bookmarks spend one call per record, up to `max_concurrent_requests`
+#: (16 by default) at a time. A share of 1 (daily_request_limit 1000 every 0.0001 h) went on the token check, and
+#: nothing ever synced; 25 covers the fixed costs and a full round of per-record calls with room for a few pages.
+#: The floor never takes a call beyond the day's remainder, so the day's syncs together still stay within
+#: `daily_request_limit`: frequent syncs merely spend the day's calls sooner.
+MIN_CALLS_PER_SYNC = 25
 
 
 @dataclass
@@ -30,17 +42,40 @@ class QuotaWindow:
         return {"window_started": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"), "calls": self.calls}
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any] | None, now: datetime) -> QuotaWindow:
-        """Restores the window; a window older than a day (or missing, or unreadable) starts afresh at `now`."""
-        if state:
-            try:
-                started = datetime.strptime(state["window_started"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-                calls = int(state["calls"])
-            except (KeyError, TypeError, ValueError):
-                return cls(started=now)
-            if timedelta(0) <= now - started < DAY:
-                return cls(started=started, calls=max(calls, 0))
+    def from_state(cls, state: Any, now: datetime, log: Log) -> QuotaWindow:
+        """Restores the window; a window older than a day (or missing) starts afresh at `now`, and so does an
+        unreadable one or one that starts in the future, with a warning: the count restarts from 0, and Egnyte's
+        quota headers, when it sends them, still tell the day's true count."""
+        if state is None or state == {}:
+            return cls(started=now)
+        started, calls = _read_window(state)
+        if started is None or calls is None:
+            report_unreadable(log, "quota", "'quota'", state, _AFRESH)
+            return cls(started=now)
+        if now < started:
+            log.warning(
+                f"quota: the saved window starts in the future ({state['window_started']}, the sync began at "
+                f"{now:%Y-%m-%dT%H:%M:%SZ}): a clock or state problem; {_AFRESH}"
+            )
+            return cls(started=now)
+        if now - started < DAY:
+            return cls(started=started, calls=calls)
         return cls(started=now)
+
+
+_AFRESH = "the day's request count starts afresh at 0"
+
+
+def _read_window(state: Any) -> tuple[datetime | None, int | None]:
+    """The start and the call count of a saved window, each None when unreadable."""
+    if not isinstance(state, Mapping):
+        return None, None
+    started, calls = state.get("window_started"), state.get("calls")
+    moment = None
+    if type(started) is str:
+        with contextlib.suppress(ValueError):
+            moment = datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return moment, calls if type(calls) is int and calls >= 0 else None
 
 
 class RequestBudget:
@@ -51,10 +86,16 @@ class RequestBudget:
         self.window = window
         self._now = now
         remaining_today = max(0, daily_limit - window.calls)
-        share = math.ceil(daily_limit * min(sync_frequency_hours, 24.0) / 24.0)
-        self.allowed = min(remaining_today, share)
+        self.allowed = min(remaining_today, self.share(daily_limit, sync_frequency_hours))
         self.used = 0
         self._server_remaining: int | None = None
+
+    @staticmethod
+    def share(daily_limit: int, sync_frequency_hours: float) -> int:
+        """A sync's part of the day's calls: the day's limit spread over the syncs of a day, but never fewer than
+        `MIN_CALLS_PER_SYNC` (the day's remainder still caps what a sync may spend, see `__init__`)."""
+        by_schedule = math.ceil(daily_limit * min(sync_frequency_hours, 24.0) / 24.0)
+        return max(by_schedule, MIN_CALLS_PER_SYNC)
 
     @property
     def remaining(self) -> int:

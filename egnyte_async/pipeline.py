@@ -104,7 +104,8 @@ class Sync:
     ) -> None:
         self.settings = settings
         self.tuning = tuning
-        self.state = SyncState.load(state, settings.streams)
+        # Refuses a state of a newer release (StateVersionError) before any request; warns of any unreadable part.
+        self.state = SyncState.load(state, settings.streams, log)
         self.operations = operations
         self.log = log
         self.transport = transport
@@ -113,7 +114,7 @@ class Sync:
         self.budget = RequestBudget(
             settings.daily_request_limit,
             settings.sync_frequency_hours,
-            QuotaWindow.from_state(self.state.quota, self.started_at),
+            QuotaWindow.from_state(self.state.quota, self.started_at, log),
             self.started_at,
         )
         self.streams: tuple[Stream[Any], ...] = tuple(

@@ -27,19 +27,37 @@ EGNYTE_MAX_PAGE_SIZE = 100
 _HIDDEN = "<hidden>"
 _MAX_SYNC_FREQUENCY_HOURS = 24 * 7
 
+#: Consecutive pages overlap by one record, which is how a scan proves that nothing slipped between them while the
+#: listing changed (README "Pagination"): pages of a single record cannot overlap, so shifts would go unseen.
+MIN_PAGE_SIZE = 2
+#: One call every 10 seconds: 1,000 calls (Egnyte's default daily quota) still fit in under 3 hours. Anything slower
+#: looks like a hung sync, and a value such as 1e-300 would wait forever between two calls without a word.
+MIN_REQUESTS_PER_SECOND = 0.1
+#: 15 minutes, Fivetran's shortest standard schedule. The value only sizes each sync's share of the daily quota
+#: (budget.py, which never gives a sync fewer calls than it needs to make progress); a connection scheduled every
+#: 5 minutes set to 0.25 takes a larger share per sync, and the 24-hour count still caps the day. Below that, a
+#: value is a mistake (minutes written as hours, say) rather than a schedule.
+MIN_SYNC_FREQUENCY_HOURS = 0.25
+
 # key: (smallest, largest), both accepted; the defaults are the Settings fields'.
 _INTEGERS: dict[str, tuple[int, int]] = {
     "initial_sync_days": (1, 365),
-    "max_records_per_page": (1, 1000),
+    "max_records_per_page": (MIN_PAGE_SIZE, 1000),
     "retry_attempts": (0, 10),
     "max_concurrent_requests": (1, 64),
     "daily_request_limit": (1, 10_000_000),
 }
-# key: largest; the smallest accepted value is anything above 0.
-_FLOATS: dict[str, float] = {
-    "sync_frequency_hours": float(_MAX_SYNC_FREQUENCY_HOURS),
-    "request_timeout_seconds": 600.0,
-    "requests_per_second": 1000.0,
+# key: (smallest, largest), both accepted; a smallest of None accepts anything above 0.
+_FLOATS: dict[str, tuple[float | None, float]] = {
+    "sync_frequency_hours": (MIN_SYNC_FREQUENCY_HOURS, float(_MAX_SYNC_FREQUENCY_HOURS)),
+    "request_timeout_seconds": (None, 600.0),
+    "requests_per_second": (MIN_REQUESTS_PER_SECOND, 1000.0),
+}
+# What a key's smallest value means, told after the accepted range.
+_WHY_THE_MINIMUM = {
+    "max_records_per_page": "consecutive pages must overlap by one record",
+    "requests_per_second": "0.1 is one call every 10 seconds",
+    "sync_frequency_hours": "0.25 is 15 minutes",
 }
 _BOOLEANS = ("enable_debug_logging",)
 _TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
@@ -151,7 +169,7 @@ class _Reader:
         raw = self.text(key)
         if raw is None:
             return default
-        requirement = f"must be a whole number from {smallest} to {largest}"
+        requirement = f"must be a whole number from {smallest} to {largest}" + _why(key)
         digits = raw[1:] if raw[0] in "+-" else raw
         if not (digits.isascii() and digits.isdigit()):
             self.problem(key, raw, requirement)
@@ -164,11 +182,14 @@ class _Reader:
 
     def number(self, key: str) -> float:
         default: float = _DEFAULTS[key]
-        largest = _FLOATS[key]
+        smallest, largest = _FLOATS[key]
         raw = self.text(key)
         if raw is None:
             return default
-        requirement = f"must be a number above 0 and at most {largest:g}"
+        if smallest is None:
+            requirement = f"must be a number above 0 and at most {largest:g}"
+        else:
+            requirement = f"must be a number from {smallest:g} to {largest:g}" + _why(key)
         try:
             number = float(raw)
         except ValueError:
@@ -176,7 +197,8 @@ class _Reader:
                 requirement += " (write decimals with a dot)"
             self.problem(key, raw, requirement)
             return default
-        if not (math.isfinite(number) and 0 < number <= largest):
+        large_enough = number > 0 if smallest is None else number >= smallest
+        if not (math.isfinite(number) and large_enough and number <= largest):
             self.problem(key, raw, requirement)
             return default
         return number
@@ -200,6 +222,11 @@ class _Reader:
             self.problem(key, raw, "must be the token alone, without spaces, line breaks or non-ASCII characters")
             return None
         return raw
+
+
+def _why(key: str) -> str:
+    reason = _WHY_THE_MINIMUM.get(key)
+    return f" ({reason})" if reason else ""
 
 
 def is_placeholder(value: str) -> bool:

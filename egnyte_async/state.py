@@ -11,6 +11,12 @@ scan". `round_done` lists the streams that finished a scan in the current round:
 others, and once every enabled stream is done a new round starts. So when the day's quota cannot cover the
 tenant, the streams already read do not start over and eat the budget that the unfinished ones need: successive
 syncs finish the tenant. Nothing secret is ever stored here.
+
+Every part is checked as it is read: a part that is not what this release writes (a hand-edited state, a bug of an
+earlier release) restarts that part, with a warning naming the stream and the part; it never fails the sync and is
+never dropped without a word. A state written by a newer release (a larger `version`) is refused before any
+request: its parts may mean something this release cannot tell. A state without a version, or with an older one,
+is read as it is.
 """
 
 from __future__ import annotations
@@ -19,9 +25,16 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from egnyte_async.errors import FatalError
 from egnyte_async.log import Log
 
 STATE_VERSION = 1
+#: What a saved id may be: what `pagination.record_key` makes of a record (its id, or a JSON text or a digest).
+SCALARS = (str, int, float, bool, type(None))
+
+
+class StateVersionError(FatalError):
+    """The saved state was written by a newer release of the connector, which this release cannot read safely."""
 
 
 class StreamState(Protocol):
@@ -36,37 +49,94 @@ class StreamState(Protocol):
         ...
 
 
+def shown(value: Any) -> str:
+    """A saved value as a warning shows it: its JSON type and its beginning."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'…' if len(text) > 60 else ''}"
+
+
+def report_unreadable(log: Log, stream: str, part: str, value: Any, consequence: str, why: str = "") -> None:
+    """Warns that the saved `part` of `stream` cannot be read, showing it, why, and what is done instead."""
+    because = f"{why}: " if why else ""
+    log.warning(f"{stream}: the saved {part} is unreadable ({because}{shown(value)}); {consequence}")
+
+
 def readable_part(raw: Mapping[str, Any], key: str, stream: str, log: Log) -> dict[str, Any] | None:
     """`raw[key]` when it is a JSON object; None when absent; None with a warning when it is anything else, so that
     the part restarts instead of failing the sync."""
     value = raw.get(key)
     if value is None or isinstance(value, dict):
         return value
-    log.warning(f"{stream}: the saved {key!r} is unreadable ({type(value).__name__}); that part starts afresh")
+    report_unreadable(log, stream, repr(key), value, "that part starts afresh")
     return None
 
 
+def is_id(value: Any) -> bool:
+    """Whether a saved record id (the last record done inside a page) is usable: a string or a whole number."""
+    return type(value) is str or type(value) is int
+
+
+def read_id(raw: Mapping[str, Any], key: str, stream: str, log: Log, consequence: str) -> str | int | None:
+    """`raw[key]` when it is a usable record id; None when absent; None with a warning when it is anything else."""
+    value = raw.get(key)
+    if value is None or is_id(value):
+        return value
+    report_unreadable(log, stream, repr(key), value, consequence)
+    return None
+
+
+def _version(saved: Mapping[str, Any], log: Log) -> None:
+    """Refuses a state of a newer release; an older one, or one without a version, is read as it is."""
+    version = saved.get("version")
+    if version is None:
+        return
+    if type(version) is not int:
+        report_unreadable(log, "state", "'version'", version, f"reading the state as version {STATE_VERSION}")
+        return
+    if version > STATE_VERSION:
+        raise StateVersionError(
+            f"the saved state has version {version}, written by a newer release of this connector (this release "
+            f"reads state versions up to {STATE_VERSION}). Upgrade the connector, or reset the connection's state "
+            "(a full re-sync) to go on with this release."
+        )
+
+
 class SyncState:
-    def __init__(
-        self, streams: dict[str, dict[str, Any]], quota: dict[str, Any] | None, round_done: set[str] | None = None
-    ) -> None:
+    def __init__(self, streams: dict[str, dict[str, Any]], quota: Any, round_done: set[str] | None = None) -> None:
         self.streams = streams
+        #: The quota part as saved, for `budget.QuotaWindow.from_state` to read (and to judge).
         self.quota = quota
         self.round_done = round_done or set()
 
     @classmethod
-    def load(cls, state: Mapping[str, Any] | None, names: Iterable[str]) -> SyncState:
+    def load(cls, state: Any, names: Iterable[str], log: Log) -> SyncState:
         """Reads a saved state, keeping the parts of the streams in `names`; anything unreadable restarts that part
-        from scratch rather than failing."""
+        from scratch, with a warning, rather than failing. Raises StateVersionError for a newer release's state."""
         known = tuple(names)
-        saved: Mapping[str, Any] = state if isinstance(state, Mapping) else {}
+        saved: Mapping[str, Any] = {}
+        if isinstance(state, Mapping):
+            saved = state
+        elif state is not None:
+            report_unreadable(log, "state", "state", state, "every stream starts afresh")
+        _version(saved, log)
         raw_streams = saved.get("streams")
-        raw_streams = raw_streams if isinstance(raw_streams, dict) else {}
-        streams = {name: copy.deepcopy(raw_streams[name]) for name in known if isinstance(raw_streams.get(name), dict)}
-        quota = saved.get("quota")
+        if raw_streams is not None and not isinstance(raw_streams, dict):
+            report_unreadable(log, "state", "'streams'", raw_streams, "every stream starts afresh")
+            raw_streams = None
+        streams: dict[str, dict[str, Any]] = {}
+        for name in known:
+            part = (raw_streams or {}).get(name)
+            if isinstance(part, dict):
+                streams[name] = copy.deepcopy(part)
+            elif part is not None:
+                report_unreadable(log, name, "state of this stream", part, "the stream starts afresh")
         done = saved.get("round_done")
-        round_done = {name for name in done if name in known} if isinstance(done, list) else set()
-        return cls(streams, quota if isinstance(quota, dict) else None, round_done)
+        round_done: set[str] = set()
+        if isinstance(done, list) and all(type(name) is str for name in done):
+            round_done = {name for name in done if name in known}
+        elif done is not None:
+            report_unreadable(log, "state", "'round_done'", done, "a new round of every enabled stream starts")
+        return cls(streams, saved.get("quota"), round_done)
 
     def part(self, stream: str) -> dict[str, Any]:
         """The saved part of `stream` (a copy), for the stream to read."""

@@ -19,6 +19,7 @@ from egnyte_async.mapping import RecordError, Row, cap_long_values, map_group, m
 from egnyte_async.ordered import ordered_map
 from egnyte_async.pagination import Position, Scanner, unprocessed
 from egnyte_async.schema import Table
+from egnyte_async.state import read_id
 from egnyte_async.streams.base import Stream
 from egnyte_async.streams.context import StreamContext
 from egnyte_async.streams.scan_state import read_scan
@@ -57,7 +58,9 @@ class GroupsState:
 
 def read_state(raw: Mapping[str, Any], log: Log) -> GroupsState:
     scan = read_scan(raw, NAME, FIRST_INDEX, log)
-    return GroupsState(scan, raw.get("after_id") if scan is not None else None)
+    if scan is None:
+        return GroupsState()
+    return GroupsState(scan, read_id(raw, "after_id", NAME, log, "the page is read again from its first group"))
 
 
 def parse_group_detail(body: Any) -> dict[str, Any]:

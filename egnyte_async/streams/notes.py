@@ -22,9 +22,10 @@ from egnyte_async.log import Log
 from egnyte_async.mapping import map_note
 from egnyte_async.pagination import Listing, Page, Position, ScannedPage, Scanner, optional_int, require_list
 from egnyte_async.schema import Table
-from egnyte_async.state import readable_part
+from egnyte_async.state import readable_part, report_unreadable
 from egnyte_async.streams.base import Stream
 from egnyte_async.streams.context import StreamContext, map_records
+from egnyte_async.streams.scan_state import read_position
 
 NAME = "notes"
 NOTES = Table(
@@ -97,15 +98,52 @@ def _read_time(value: Any) -> datetime | None:
         return None
 
 
+#: Saved instants outside these are garbage (Egnyte's notes are younger; the bounds leave room for the overlap and
+#: the whole days that `time_params` adds, which would overflow next to year 1 or 9999).
+EARLIEST_SAVED = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST_SAVED = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+def _read_saved_time(value: Any) -> datetime | None:
+    """A saved instant (the cursor, a window bound): text this connector wrote, within sane years."""
+    moment = _read_time(value) if type(value) is str else None
+    return moment if moment is not None and EARLIEST_SAVED <= moment <= LATEST_SAVED else None
+
+
 def read_state(raw: Mapping[str, Any], log: Log) -> NotesState:
-    time_format = raw.get("time_format") if raw.get("time_format") in TIME_FORMATS else "iso"
-    cursor = raw.get("cursor") if isinstance(raw.get("cursor"), str) else None
-    scan = readable_part(raw, "scan", NAME, log) or {}
-    start, end = _read_time(scan.get("window_start")), _read_time(scan.get("window_end"))
-    if start is None or end is None:
-        return NotesState(str(time_format), cursor)
-    position = Position.from_state(scan.get("position"), FIRST_OFFSET)
-    return NotesState(str(time_format), cursor, Window(start, end), position)
+    """Each part is checked; an unreadable one is reported and read as on a first sync (the cursor, the time format)
+    or as no scan under way (the window, the position)."""
+    time_format = raw.get("time_format", "iso")
+    if time_format not in TIME_FORMATS:
+        report_unreadable(log, NAME, "'time_format'", time_format, "ISO-8601 time bounds are tried first again")
+        time_format = "iso"
+    cursor = raw.get("cursor")
+    if cursor is not None and _read_saved_time(cursor) is None:
+        report_unreadable(
+            log, NAME, "'cursor'", cursor, "reading the notes of the last initial_sync_days again", "not an instant"
+        )
+        cursor = None
+    scan = readable_part(raw, "scan", NAME, log)
+    if not scan:
+        return NotesState(time_format, cursor)
+    window = _read_window(scan)
+    if window is None:
+        report_unreadable(
+            log, NAME, "'scan' window", {key: scan.get(key) for key in ("window_start", "window_end")},
+            "a new window starts", "window_start and window_end must be two instants, the start first",
+        )  # fmt: skip
+        return NotesState(time_format, cursor)
+    position = read_position(scan.get("position"), NAME, "'scan' position", FIRST_OFFSET, log)
+    if position is None:
+        return NotesState(time_format, cursor)
+    return NotesState(time_format, cursor, window, position)
+
+
+def _read_window(scan: Mapping[str, Any]) -> Window | None:
+    start_time, end_time = _read_saved_time(scan.get("window_start")), _read_saved_time(scan.get("window_end"))
+    if start_time is None or end_time is None or start_time > end_time:
+        return None
+    return Window(start_time, end_time)
 
 
 def parse_notes_page(body: Any) -> Page:
@@ -133,7 +171,13 @@ def new_window(state: NotesState, now: datetime, initial_sync_days: int, log: Lo
         if state.cursor:
             log.warning(f"notes: the saved cursor {state.cursor!r} is unreadable; starting a new window")
         return Window(now - timedelta(days=initial_sync_days), now)
-    return Window(min(cursor, now) - CURSOR_OVERLAP, now)
+    if cursor > now:
+        log.warning(
+            f"notes: the saved cursor {state.cursor} is in the future (this sync began at {_iso(now)}): a clock or "
+            f"state problem; reading the notes created since {_iso(now - CURSOR_OVERLAP)} (an hour before now) instead"
+        )
+        cursor = now
+    return Window(cursor - CURSOR_OVERLAP, now)
 
 
 async def produce(ctx: StreamContext, state: NotesState) -> AsyncIterator[Batch]:

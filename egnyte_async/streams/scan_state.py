@@ -8,7 +8,7 @@ from typing import Any
 
 from egnyte_async.log import Log
 from egnyte_async.pagination import Position
-from egnyte_async.state import readable_part
+from egnyte_async.state import SCALARS, readable_part, report_unreadable
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,30 @@ class ScanState:
         return self.scan or Position(first_index)
 
 
+def position_problem(saved: Any) -> str | None:
+    """What is wrong with a saved position, None when it reads: `{"index": a whole number ≥ 0, "tail": a list of
+    record ids (strings, numbers, booleans or nulls), or absent}`."""
+    if not isinstance(saved, Mapping):
+        return "not an object"
+    index, tail = saved.get("index"), saved.get("tail")
+    if type(index) is not int or index < 0:
+        return "its index is not a whole number of at least 0"
+    if tail is not None and not (isinstance(tail, list) and all(isinstance(key, SCALARS) for key in tail)):
+        return "its tail is not a list of record ids"
+    return None
+
+
+def read_position(saved: Any, stream: str, part: str, first_index: int, log: Log) -> Position | None:
+    """The position `saved` under `part`; None, with a warning naming the stream and the part, when it does not read:
+    the scan then starts afresh, never from a guess."""
+    problem = position_problem(saved)
+    if problem is not None:
+        report_unreadable(log, stream, part, saved, "the scan starts afresh", problem)
+        return None
+    return Position(max(saved["index"], first_index), tuple(saved.get("tail") or ()))
+
+
 def read_scan(raw: Mapping[str, Any], stream: str, first_index: int, log: Log) -> Position | None:
     """The saved scan position of `raw`, if any; an unreadable one restarts the scan with a warning."""
     part = readable_part(raw, "scan", stream, log)
-    return None if not part else Position.from_state(part, first_index)
+    return None if not part else read_position(part, stream, "'scan' position", first_index, log)

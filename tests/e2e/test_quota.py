@@ -10,6 +10,7 @@ from datetime import timedelta
 from faultkit import VirtualTime, run, sandbox_app
 from harness import SANDBOX_NOW, RecordingOperations, assert_matches, expected_rows
 
+from egnyte_async.budget import MIN_CALLS_PER_SYNC
 from tests.logs import RecordingLog
 
 TENANT = {"users": 40, "groups": 12, "members_per_group": 3, "notes": 150, "bookmarks_per_user": 1}
@@ -28,7 +29,7 @@ def test_a_tenant_larger_than_a_days_quota_is_finished_by_successive_syncs_withi
     sandbox = app.state.sandbox
     operations = RecordingOperations()
     state = None
-    share = 10  # 40 calls a day, a sync every 6 hours
+    share = max(10, MIN_CALLS_PER_SYNC)  # 40 calls a day, a sync every 6 hours: 10, raised to the floor
     syncs = []
     for _ in range(30):
         log = RecordingLog()

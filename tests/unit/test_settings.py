@@ -123,24 +123,24 @@ def test_unknown_boolean(word):
         ("initial_sync_days", "366", "whole number from 1 to 365"),
         ("initial_sync_days", "1.5", "whole number from 1 to 365"),
         ("initial_sync_days", "1_0", "whole number from 1 to 365"),
-        ("max_records_per_page", "0", "from 1 to 1000"),
-        ("max_records_per_page", "1001", "from 1 to 1000"),
+        ("max_records_per_page", "0", "from 2 to 1000"),
+        ("max_records_per_page", "1001", "from 2 to 1000"),
         ("retry_attempts", "-1", "from 0 to 10"),
         ("retry_attempts", "11", "from 0 to 10"),
         ("max_concurrent_requests", "65", "from 1 to 64"),
         ("daily_request_limit", "0", "from 1 to 10000000"),
         ("daily_request_limit", "10000001", "from 1 to 10000000"),
         ("daily_request_limit", "1,000", "whole number"),
-        ("sync_frequency_hours", "abc", "number above 0 and at most 168"),
-        ("sync_frequency_hours", "0", "above 0"),
-        ("sync_frequency_hours", "-4", "above 0"),
-        ("sync_frequency_hours", "168.5", "at most 168"),
-        ("sync_frequency_hours", "nan", "above 0"),
-        ("sync_frequency_hours", "inf", "at most 168"),
+        ("sync_frequency_hours", "abc", "number from 0.25 to 168"),
+        ("sync_frequency_hours", "0", "from 0.25 to 168"),
+        ("sync_frequency_hours", "-4", "from 0.25 to 168"),
+        ("sync_frequency_hours", "168.5", "from 0.25 to 168"),
+        ("sync_frequency_hours", "nan", "from 0.25 to 168"),
+        ("sync_frequency_hours", "inf", "from 0.25 to 168"),
         ("request_timeout_seconds", "0", "above 0 and at most 600"),
         ("request_timeout_seconds", "601", "at most 600"),
-        ("requests_per_second", "0", "above 0 and at most 1000"),
-        ("requests_per_second", "1001", "at most 1000"),
+        ("requests_per_second", "0", "from 0.1 to 1000"),
+        ("requests_per_second", "1001", "from 0.1 to 1000"),
         ("requests_per_second", "1,5", "write decimals with a dot"),
     ],
 )
@@ -156,7 +156,9 @@ def test_bad_numbers(key, value, accepted):
         ("initial_sync_days", "1"),
         ("initial_sync_days", "+7"),
         ("sync_frequency_hours", "168"),
-        ("sync_frequency_hours", "0.01"),
+        ("sync_frequency_hours", "0.25"),
+        ("requests_per_second", "0.1"),
+        ("max_records_per_page", "2"),
         ("sync_frequency_hours", "1e1"),
         ("requests_per_second", "1000"),
         ("retry_attempts", "10"),
@@ -164,6 +166,31 @@ def test_bad_numbers(key, value, accepted):
 )
 def test_bounds_are_inclusive(key, value):
     assert getattr(settings(**{key: value}), key) == float(value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "accepted"),
+    [
+        ("requests_per_second", "1e-300", "from 0.1 to 1000 (0.1 is one call every 10 seconds)"),
+        ("requests_per_second", "0.001", "from 0.1 to 1000 (0.1 is one call every 10 seconds)"),
+        ("requests_per_second", "0.09", "from 0.1 to 1000 (0.1 is one call every 10 seconds)"),
+        ("sync_frequency_hours", "0.0001", "from 0.25 to 168 (0.25 is 15 minutes)"),
+        ("sync_frequency_hours", "0.2", "from 0.25 to 168 (0.25 is 15 minutes)"),
+    ],
+)
+def test_a_pace_or_a_schedule_too_small_to_make_progress_is_refused_with_the_accepted_range(key, value, accepted):
+    # requests_per_second=1e-300 waited forever between two calls; sync_frequency_hours=0.0001 gave each sync one
+    # call, spent on the token check.
+    assert problem(**{key: value}) == f"{key}: got {value!r}; must be a number {accepted}"
+
+
+def test_a_page_of_one_record_is_refused_because_pages_must_overlap():
+    # Pages of one record cannot share one with the page before: a listing shifting under the scan went unseen.
+    assert problem(max_records_per_page="1") == (
+        "max_records_per_page: got '1'; must be a whole number from 2 to 1000 "
+        "(consecutive pages must overlap by one record)"
+    )
+    assert problem(max_records_per_page=1).startswith("max_records_per_page: got '1'")
 
 
 def test_non_string_values_are_refused():

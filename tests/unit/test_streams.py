@@ -118,9 +118,92 @@ def test_an_unreadable_scan_restarts_that_part_with_a_warning(stream, garbage):
     assert any("unreadable" in line for line in log.texts("warning"))
 
 
-def test_an_unreadable_position_inside_a_scan_restarts_the_scan_from_its_first_record():
-    state: Any = stream_named("users").read_state({"scan": {"index": "many"}}, RecordingLog())
-    assert state.scan == Position(1)
+SCANNING = ("users", "groups", "bookmarks")
+
+
+@pytest.mark.parametrize("name", SCANNING)
+@pytest.mark.parametrize(
+    ("position", "why"),
+    [
+        ({"index": "many"}, "its index is not a whole number of at least 0"),
+        ({"index": "5"}, "its index is not a whole number of at least 0"),
+        ({"index": 5.7}, "its index is not a whole number of at least 0"),
+        ({"index": True}, "its index is not a whole number of at least 0"),
+        ({"index": -3}, "its index is not a whole number of at least 0"),
+        ({"tail": [1, 2]}, "its index is not a whole number of at least 0"),
+        ({"index": 5, "tail": "abc"}, "its tail is not a list of record ids"),
+        ({"index": 5, "tail": {"id": 1}}, "its tail is not a list of record ids"),
+        ({"index": 5, "tail": [1, {"id": 1}]}, "its tail is not a list of record ids"),
+        ({"index": 5, "tail": [[1]]}, "its tail is not a list of record ids"),
+    ],
+)
+def test_an_unreadable_position_restarts_the_scan_with_a_warning_naming_the_stream_and_the_part(name, position, why):
+    log = RecordingLog()
+    state: Any = stream_named(name).read_state({"scan": position}, log)
+    assert state.scan is None and "resumes" not in state.describe()
+    [warning] = log.texts("warning")
+    assert warning.startswith(f"{name}: the saved 'scan' position is unreadable ({why}: dict ")
+    assert warning.endswith("; the scan starts afresh")
+
+
+@pytest.mark.parametrize("name", SCANNING)
+def test_a_position_of_ids_of_every_kind_reads(name):
+    log = RecordingLog()
+    state: Any = stream_named(name).read_state({"scan": {"index": 7, "tail": ["a", 3, 2.5, False, None]}}, log)
+    assert state.scan == Position(7, ("a", 3, 2.5, False, None))
+    assert log.lines == []
+
+
+@pytest.mark.parametrize("after_id", [[1], True, 2.5, {"id": 1}])
+def test_an_unreadable_group_inside_a_page_is_reported_and_the_page_redone(after_id):
+    log = RecordingLog()
+    state = stream_named("groups").read_state({"scan": {"index": 100, "tail": ["g-99"]}, "after_id": after_id}, log)
+    assert state == GroupsState(Position(100, ("g-99",)), None)
+    [warning] = log.texts("warning")
+    assert warning.startswith("groups: the saved 'after_id' is unreadable (")
+    assert warning.endswith("); the page is read again from its first group")
+
+
+NOTES_SCAN = PREVIOUS_RELEASE["notes"]["scan"]
+
+
+@pytest.mark.parametrize(
+    ("part", "garbage", "warning"),
+    [
+        ("time_format", "ISO", "notes: the saved 'time_format' is unreadable (str 'ISO'); ISO-8601 time bounds"),
+        ("time_format", None, "notes: the saved 'time_format' is unreadable (NoneType None)"),
+        ("time_format", ["date"], "notes: the saved 'time_format' is unreadable (list ['date'])"),
+        ("cursor", 1764237600, "notes: the saved 'cursor' is unreadable (not an instant: int 1764237600); reading"),
+        ("cursor", "yesterday", "notes: the saved 'cursor' is unreadable (not an instant: str 'yesterday')"),
+        ("cursor", "", "notes: the saved 'cursor' is unreadable (not an instant: str '')"),
+        ("cursor", "0001-01-01T00:00:00Z", "notes: the saved 'cursor' is unreadable (not an instant: str '0001-"),
+        ("scan", [1, 2], "notes: the saved 'scan' is unreadable (list [1, 2]); that part starts afresh"),
+        (
+            "scan",
+            {**NOTES_SCAN, "window_start": "2026-11-29T09:00:00Z"},
+            "notes: the saved 'scan' window is unreadable (window_start and window_end must be two instants, the "
+            "start first: dict",
+        ),
+        ("scan", {**NOTES_SCAN, "window_end": 17}, "notes: the saved 'scan' window is unreadable (window_start"),
+        ("scan", {"position": NOTES_SCAN["position"]}, "notes: the saved 'scan' window is unreadable (window_start"),
+        ("scan", {**NOTES_SCAN, "position": None}, "notes: the saved 'scan' position is unreadable (not an object"),
+        ("scan", {**NOTES_SCAN, "position": {"index": -1}}, "notes: the saved 'scan' position is unreadable (its"),
+    ],
+)
+def test_every_unreadable_part_of_the_notes_state_is_reported_and_read_as_on_a_first_sync(part, garbage, warning):
+    log = RecordingLog()
+    saved = {**PREVIOUS_RELEASE["notes"], part: garbage}
+    state = stream_named("notes").read_state(saved, log)
+    expected = {
+        "time_format": NotesState("iso", "2026-11-27T10:00:00Z", state.window, state.position),
+        "cursor": NotesState("date", None, state.window, state.position),
+        "scan": NotesState("date", "2026-11-27T10:00:00Z"),
+    }[part]
+    assert state == expected
+    if part != "scan":
+        assert state.position == Position(99, ("n-97", "n-98"))  # the other parts are kept
+    [line] = log.texts("warning")
+    assert line.startswith(warning)
 
 
 def test_what_bookmarks_learnt_is_kept_across_scans():
@@ -145,6 +228,16 @@ def test_later_notes_windows_start_an_hour_before_the_cursor():
     window = new_window(NotesState(cursor="2026-11-28T08:00:00Z"), NOW, 30, RecordingLog())
     assert window.start == datetime(2026, 11, 28, 8, tzinfo=timezone.utc) - CURSOR_OVERLAP
     assert window.end == NOW
+
+
+def test_a_cursor_in_the_future_is_reported_and_the_window_starts_an_hour_before_now():
+    log = RecordingLog()
+    window = new_window(NotesState(cursor="2026-11-30T08:00:00Z"), NOW, 30, log)
+    assert window == Window(NOW - CURSOR_OVERLAP, NOW)
+    assert log.texts("warning") == [
+        "notes: the saved cursor 2026-11-30T08:00:00Z is in the future (this sync began at 2026-11-28T12:00:00Z): a "
+        "clock or state problem; reading the notes created since 2026-11-28T11:00:00Z (an hour before now) instead"
+    ]
 
 
 def test_an_unreadable_cursor_is_reported_and_the_window_restarts():
