@@ -44,6 +44,7 @@ from egnyte_async.responses import (
     error_text,
     retry_after_seconds,
 )
+from egnyte_async.secret import BearerAuth, Secret
 from egnyte_async.settings import Settings
 
 T = TypeVar("T")
@@ -200,10 +201,7 @@ class EgnyteClient:
                 await self.limiter.acquire()
                 self.budget.take()
                 token = await self._tokens.current(self._http)
-                headers = {"Authorization": f"Bearer {token}"}
-                if act_as:
-                    headers["X-Egnyte-Act-As"] = act_as
-                response = await self._send(path, params, headers, what)
+                response = await self._send(path, params, act_as, token, what)
             if self._is_rejected_token(response) and self._tokens.can_refresh:
                 if refreshed:
                     # A second rejection in one attempt is another token's: retried, so a token that expires
@@ -219,12 +217,14 @@ class EgnyteClient:
             return self._read(response, parse, what)
 
     async def _send(
-        self, path: str, params: Mapping[str, str | int] | None, headers: dict[str, str], what: str
+        self, path: str, params: Mapping[str, str | int] | None, act_as: str | None, token: Secret, what: str
     ) -> httpx.Response:
+        # The bearer token is set by an httpx.Auth as the request leaves, so no local variable here holds it bare.
+        headers = {"X-Egnyte-Act-As": act_as} if act_as else {}
         self.stats.requests += 1
         sent = self._clock.monotonic()
         try:
-            response = await self._http.get(path, params=params, headers=headers)
+            response = await self._http.get(path, params=params, headers=headers, auth=BearerAuth(token))
         except httpx.TimeoutException as exc:
             raise ServerError(f"{what}: no answer within {self.settings.request_timeout_seconds:g} s") from exc
         except httpx.TransportError as exc:
