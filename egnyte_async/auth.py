@@ -18,7 +18,14 @@ import httpx
 import orjson
 
 from egnyte_async.clock import SYSTEM_CLOCK, Clock
-from egnyte_async.errors import AuthenticationError, InvalidBodyError, RequestFailedError, ServerError
+from egnyte_async.errors import (
+    AuthenticationError,
+    InvalidBodyError,
+    RedirectRefusedError,
+    RequestFailedError,
+    ServerError,
+)
+from egnyte_async.redirects import location_of
 from egnyte_async.responses import retry_after_seconds
 from egnyte_async.secret import Secret
 
@@ -85,9 +92,13 @@ class TokenProvider:
         ).encode()
 
     async def _post(self, http: httpx.AsyncClient) -> httpx.Response:
+        """One token request; never follows a redirect."""
         try:
             return await http.post(
-                TOKEN_PATH, content=self._form(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+                TOKEN_PATH,
+                content=self._form(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                follow_redirects=False,
             )
         except httpx.HTTPError as exc:
             raise ServerError(
@@ -105,6 +116,13 @@ class TokenProvider:
                 continue
             if response.status_code == 200:
                 return self._read_token(response)
+            if response.is_redirect:
+                target = location_of(response, "Egnyte's token endpoint")
+                raise RedirectRefusedError(
+                    f"Egnyte's token endpoint answered {response.status_code}, redirecting to {target.host}: the "
+                    "connector follows no redirect of the token endpoint (it would send client_secret and "
+                    "refresh_token there). Check domain and base_url: they must name your Egnyte domain"
+                )
             if response.status_code in (400, 401, 403):
                 raise AuthenticationError(
                     f"Egnyte's token endpoint refused the refresh ({response.status_code}): check client_id, "

@@ -4,6 +4,8 @@ It adds the bearer token, waits at the shared throttle gate and rate limiter, sp
 and turns each answer into either a parsed body or an error from `egnyte_async.errors`. Retryable failures are
 retried with tenacity (exponential backoff with full jitter; throttles wait the server's Retry-After instead);
 a 401 is cured by one shared token refresh when refresh credentials are configured.
+
+A GET's redirects are followed within the origin of base_url only (`egnyte_async.redirects`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from egnyte_async.errors import (
     NotFoundError,
     PermissionDeniedError,
     QuotaExhaustedError,
+    RedirectRefusedError,
     RequestFailedError,
     RetryableError,
     ServerError,
@@ -36,6 +39,7 @@ from egnyte_async.errors import (
 )
 from egnyte_async.log import Log, NullLog
 from egnyte_async.pacing import AdaptiveRateLimiter, ThrottleGate
+from egnyte_async.redirects import origin_of, redirect_target
 from egnyte_async.responses import (
     DEVELOPER_INACTIVE,
     MASHERY_CODE,
@@ -56,6 +60,8 @@ LONGEST_THROTTLE_WAIT_S = 900.0
 #: Retry-After assumed when a throttle answer carries none.
 DEFAULT_THROTTLE_WAIT_S = 1.0
 USER_AGENT = "egnyte-fivetran-connector/1.0"
+#: Same-origin redirects followed for one GET; one more is a loop.
+MAX_REDIRECTS = 5
 
 
 @dataclass
@@ -93,6 +99,10 @@ class EgnyteClient:
             refresh_token=settings.refresh_token,
             clock=clock,
         )
+        self._origin = origin_of(httpx.URL(settings.base_url))
+        # Redirects are never followed by httpx: `_send` follows a GET's redirects within the origin of base_url
+        # and refuses any other, and the token endpoint's are refused (auth.py). The bearer token is set by an
+        # httpx.Auth at the moment the request leaves, so no local variable of ours holds it bare.
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             timeout=httpx.Timeout(settings.request_timeout_seconds),
@@ -101,7 +111,7 @@ class EgnyteClient:
                 max_keepalive_connections=settings.max_concurrent_requests + 2,
             ),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            follow_redirects=True,
+            follow_redirects=False,
             transport=transport,
         )
         # Every request's retries end after this long, throttle waits included.
@@ -219,16 +229,32 @@ class EgnyteClient:
     async def _send(
         self, path: str, params: Mapping[str, str | int] | None, act_as: str | None, token: Secret, what: str
     ) -> httpx.Response:
-        # The bearer token is set by an httpx.Auth as the request leaves, so no local variable here holds it bare.
+        """One attempt: the GET and the same-origin redirects it leads to."""
         headers = {"X-Egnyte-Act-As": act_as} if act_as else {}
-        self.stats.requests += 1
-        sent = self._clock.monotonic()
+        request = self._http.build_request("GET", path, params=params, headers=headers)
         try:
-            response = await self._http.get(path, params=params, headers=headers, auth=BearerAuth(token))
+            for hop in range(MAX_REDIRECTS + 1):
+                response = await self._exchange(request, BearerAuth(token))
+                if not response.is_redirect:
+                    return response
+                target = redirect_target(response, self._origin, f"{what}: GET {path}")
+                if hop < MAX_REDIRECTS:
+                    self.budget.take()
+                    request = self._http.build_request("GET", target, headers=headers)
+            raise RedirectRefusedError(
+                f"{what}: Egnyte redirected GET {path} {MAX_REDIRECTS} times in a row (last to {target.path}): "
+                f"a redirect loop. Check domain and base_url (base_url is {self.settings.base_url})"
+            )
         except httpx.TimeoutException as exc:
             raise ServerError(f"{what}: no answer within {self.settings.request_timeout_seconds:g} s") from exc
         except httpx.TransportError as exc:
             raise ServerError(f"{what}: connection failed ({type(exc).__name__}: {exc})") from exc
+
+    async def _exchange(self, request: httpx.Request, auth: httpx.Auth) -> httpx.Response:
+        """Sends one request and reads its whole body."""
+        self.stats.requests += 1
+        sent = self._clock.monotonic()
+        response = await self._http.send(request, auth=auth)
         if self.settings.enable_debug_logging:
             elapsed_ms = (self._clock.monotonic() - sent) * 1000
             self.log.info(

@@ -7,6 +7,7 @@
     │   ├── PermissionDeniedError   the token's user may not read this resource
     │   ├── NotFoundError           the endpoint or the domain does not exist
     │   ├── UnexpectedResponseError a status or body the connector does not know how to treat
+    │   ├── RedirectRefusedError    a redirect to another origin, from the token endpoint, or in a loop
     │   └── RequestFailedError      a request still failed after every retry
     ├── RetryableError              try the same request again, after a pause
     │   ├── ThrottledError          the server asked us to slow down (403 over QPS, 429)
@@ -55,6 +56,12 @@ class UnexpectedResponseError(FatalError):
         super().__init__(message)
         self.status = status
         self.detail = detail
+
+
+class RedirectRefusedError(FatalError):
+    """Egnyte answered a redirect the connector will not follow: to another origin (scheme, host, port), any
+    redirect of the token endpoint, or a loop. Following it could send the token or the refresh credentials to
+    another server, or store another server's rows; base_url most likely does not name the Egnyte domain."""
 
 
 class RequestFailedError(FatalError):

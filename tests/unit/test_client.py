@@ -12,6 +12,7 @@ from egnyte_async.errors import (
     NotFoundError,
     PermissionDeniedError,
     QuotaExhaustedError,
+    RedirectRefusedError,
     RequestFailedError,
     UnexpectedResponseError,
 )
@@ -183,12 +184,37 @@ async def test_egnyte_quota_headers_tighten_the_budget(make_client, fake_clock):
 
 
 @respx.mock
-async def test_redirect_to_another_host_does_not_carry_the_token(make_client, fake_clock):
-    respx.get(USERS).mock(return_value=httpx.Response(302, headers={"Location": "https://elsewhere.example/users"}))
-    other = respx.get("https://elsewhere.example/users").mock(return_value=httpx.Response(200, json={}))
+@pytest.mark.parametrize(
+    "target",
+    ["https://elsewhere.example/users", "http://acme.egnyte.com/pubapi/v2/users", "https://acme.egnyte.com:8443/x"],
+)
+async def test_a_redirect_to_another_origin_is_never_followed_and_names_its_host(make_client, fake_clock, target):
+    route = respx.get(USERS).mock(return_value=httpx.Response(302, headers={"Location": target}))
+    other = respx.get(target).mock(return_value=httpx.Response(200, json={"stolen": True}))
+    async with make_client(retry_attempts=3) as client:
+        with pytest.raises(RedirectRefusedError) as caught:
+            await get_users(client)
+    message = str(caught.value)
+    assert httpx.URL(target).host in message and "check domain and base_url" in message.lower()
+    assert route.call_count == 1 and not other.called  # fatal at once: not retried, never followed
+
+
+@respx.mock
+async def test_a_same_origin_redirect_of_a_get_is_followed_with_the_token(make_client, fake_clock):
+    respx.get(USERS).mock(return_value=httpx.Response(301, headers={"Location": "/pubapi/v2/users/?startIndex=1"}))
+    moved = respx.get(f"{USERS}/").mock(return_value=httpx.Response(200, json={"ok": 1}))
     async with make_client() as client:
-        await get_users(client)
-    assert "Authorization" not in other.calls.last.request.headers
+        assert await get_users(client) == {"ok": 1}
+    assert moved.calls.last.request.headers["Authorization"] == "Bearer static-token-1234"
+
+
+@respx.mock
+async def test_a_redirect_loop_fails_with_a_clear_sentence(make_client, fake_clock):
+    route = respx.get(USERS).mock(return_value=httpx.Response(302, headers={"Location": "/pubapi/v2/users"}))
+    async with make_client() as client:
+        with pytest.raises(RedirectRefusedError, match=r"(?i)redirect.*loop.*check domain and base_url"):
+            await get_users(client)
+    assert route.call_count <= 10
 
 
 @respx.mock
