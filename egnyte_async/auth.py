@@ -14,6 +14,7 @@ import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
 import httpx
 import orjson
 
@@ -47,12 +48,14 @@ class TokenProvider:
         client_secret: str | None = None,
         refresh_token: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        timeout_s: float = 30.0,
     ) -> None:
         self._token = Secret.maybe(access_token)
         self._client_id = client_id
         self._client_secret = Secret.maybe(client_secret)
         self._refresh_token = Secret.maybe(refresh_token)
         self._clock = clock
+        self._timeout_s = timeout_s
         self._lock = asyncio.Lock()
         self.refreshes = 0
 
@@ -92,14 +95,17 @@ class TokenProvider:
         ).encode()
 
     async def _post(self, http: httpx.AsyncClient) -> httpx.Response:
-        """One token request; never follows a redirect."""
+        """One token request, its answer read whole within the request timeout; never follows a redirect."""
         try:
-            return await http.post(
-                TOKEN_PATH,
-                content=self._form(),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-                follow_redirects=False,
-            )
+            with anyio.fail_after(self._timeout_s):
+                return await http.post(
+                    TOKEN_PATH,
+                    content=self._form(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    follow_redirects=False,
+                )
+        except TimeoutError as exc:
+            raise ServerError(f"Egnyte's token endpoint gave no answer within {self._timeout_s:g} s") from exc
         except httpx.HTTPError as exc:
             raise ServerError(
                 f"could not reach Egnyte's token endpoint to refresh the token ({type(exc).__name__}: {exc})"

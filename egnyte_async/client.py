@@ -5,7 +5,10 @@ and turns each answer into either a parsed body or an error from `egnyte_async.e
 retried with tenacity (exponential backoff with full jitter; throttles wait the server's Retry-After instead);
 a 401 is cured by one shared token refresh when refresh credentials are configured.
 
-A GET's redirects are followed within the origin of base_url only (`egnyte_async.redirects`).
+One attempt (the request, the same-origin redirects it leads to, and every byte of the answers) must end within
+`request_timeout_seconds`; httpx's own timeouts only bound each read. A redirect to another origin is refused
+(`egnyte_async.redirects`). Whatever goes wrong on the wire becomes one of our errors with a sentence saying what
+happened, never a bare httpx exception.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
+import anyio
 import httpx
 import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
@@ -98,6 +102,7 @@ class EgnyteClient:
             client_secret=settings.client_secret,
             refresh_token=settings.refresh_token,
             clock=clock,
+            timeout_s=settings.request_timeout_seconds,
         )
         self._origin = origin_of(httpx.URL(settings.base_url))
         # Redirects are never followed by httpx: `_send` follows a GET's redirects within the origin of base_url
@@ -229,25 +234,33 @@ class EgnyteClient:
     async def _send(
         self, path: str, params: Mapping[str, str | int] | None, act_as: str | None, token: Secret, what: str
     ) -> httpx.Response:
-        """One attempt: the GET and the same-origin redirects it leads to."""
+        """One attempt: the GET and the same-origin redirects it leads to, each answer read to its last byte, all
+        within `request_timeout_seconds` (httpx's own timeouts bound each read, not the whole answer)."""
         headers = {"X-Egnyte-Act-As": act_as} if act_as else {}
         request = self._http.build_request("GET", path, params=params, headers=headers)
+        timeout = self.settings.request_timeout_seconds
         try:
-            for hop in range(MAX_REDIRECTS + 1):
-                response = await self._exchange(request, BearerAuth(token))
-                if not response.is_redirect:
-                    return response
-                target = redirect_target(response, self._origin, f"{what}: GET {path}")
-                if hop < MAX_REDIRECTS:
-                    self.budget.take()
-                    request = self._http.build_request("GET", target, headers=headers)
-            raise RedirectRefusedError(
-                f"{what}: Egnyte redirected GET {path} {MAX_REDIRECTS} times in a row (last to {target.path}): "
-                f"a redirect loop. Check domain and base_url (base_url is {self.settings.base_url})"
-            )
+            with anyio.fail_after(timeout):
+                for hop in range(MAX_REDIRECTS + 1):
+                    response = await self._exchange(request, BearerAuth(token))
+                    if not response.is_redirect:
+                        return response
+                    target = redirect_target(response, self._origin, f"{what}: GET {path}")
+                    if hop < MAX_REDIRECTS:
+                        self.budget.take()
+                        request = self._http.build_request("GET", target, headers=headers)
+                raise RedirectRefusedError(
+                    f"{what}: Egnyte redirected GET {path} {MAX_REDIRECTS} times in a row (last to {target.path}): "
+                    f"a redirect loop. Check domain and base_url (base_url is {self.settings.base_url})"
+                )
+        except TimeoutError as exc:  # anyio's deadline
+            raise ServerError(f"{what}: no answer within {timeout:g} s") from exc
         except httpx.TimeoutException as exc:
-            raise ServerError(f"{what}: no answer within {self.settings.request_timeout_seconds:g} s") from exc
-        except httpx.TransportError as exc:
+            raise ServerError(f"{what}: no answer within {timeout:g} s ({type(exc).__name__})") from exc
+        except httpx.DecodingError as exc:
+            raise InvalidBodyError(f"{what}: the body could not be decoded ({type(exc).__name__}: {exc})") from exc
+        except httpx.HTTPError as exc:
+            # A connection refused, dropped or cut short mid-answer, a protocol error: the same request may succeed.
             raise ServerError(f"{what}: connection failed ({type(exc).__name__}: {exc})") from exc
 
     async def _exchange(self, request: httpx.Request, auth: httpx.Auth) -> httpx.Response:

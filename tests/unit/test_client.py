@@ -16,7 +16,7 @@ from egnyte_async.errors import (
     RequestFailedError,
     UnexpectedResponseError,
 )
-from tests.clients import BASE, USERS, get_users, identity, qps_throttle
+from tests.clients import BASE, USERS, SlowBody, get_users, identity, qps_throttle
 
 
 @respx.mock
@@ -257,3 +257,38 @@ async def test_over_rate_spends_the_budget_so_no_other_request_is_sent(make_clie
         with pytest.raises(QuotaExhaustedError):
             await get_users(client)
     assert route.call_count == 1
+
+
+@respx.mock
+async def test_request_timeout_is_a_deadline_for_the_whole_answer_not_for_each_read(make_client, fake_clock):
+    """A server that sends its headers, then drips its body a byte at a time, each byte well within any read
+    timeout: the attempt still ends at request_timeout_seconds (real time: tiny here), and is retried."""
+    route = respx.get(USERS).mock(side_effect=lambda request: httpx.Response(200, stream=SlowBody(b"{", drip=True)))
+    async with make_client(retry_attempts=1, request_timeout_seconds=0.05) as client:
+        with pytest.raises(RequestFailedError, match=r"no answer within 0.05 s"):
+            await asyncio.wait_for(get_users(client), timeout=10)  # a hang fails instead of blocking the suite
+    assert route.call_count == 2
+
+
+@respx.mock
+async def test_a_body_that_cannot_be_decoded_is_retried(make_client, fake_clock):
+    broken = httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=SlowBody(b"not gzip at all"))
+    respx.get(USERS).mock(side_effect=[broken, httpx.Response(200, json={"ok": 1})])
+    async with make_client() as client:
+        assert await get_users(client) == {"ok": 1}
+        assert client.stats.retries == 1
+
+
+@respx.mock
+async def test_a_body_that_never_decodes_ends_in_a_sentence(make_client, fake_clock):
+    respx.get(USERS).mock(
+        side_effect=lambda request: httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=SlowBody(b"not gzip at all")
+        )
+    )
+    async with make_client(retry_attempts=1) as client:
+        with pytest.raises(
+            RequestFailedError, match=r"users page: .*failed after 2 attempt\(s\).*could not be decoded"
+        ):
+            await get_users(client)
+
