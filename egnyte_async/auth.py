@@ -21,6 +21,7 @@ import orjson
 from egnyte_async.clock import SYSTEM_CLOCK, Clock
 from egnyte_async.errors import (
     AuthenticationError,
+    ConnectionFailedError,
     InvalidBodyError,
     RedirectRefusedError,
     RequestFailedError,
@@ -106,6 +107,10 @@ class TokenProvider:
                 )
         except TimeoutError as exc:
             raise ServerError(f"Egnyte's token endpoint gave no answer within {self._timeout_s:g} s") from exc
+        except httpx.ConnectError as exc:
+            raise ConnectionFailedError(
+                f"could not connect to Egnyte's token endpoint at {http.base_url.host} ({type(exc).__name__}: {exc})"
+            ) from exc
         except httpx.HTTPError as exc:
             raise ServerError(
                 f"could not reach Egnyte's token endpoint to refresh the token ({type(exc).__name__}: {exc})"

@@ -29,6 +29,7 @@ from egnyte_async.budget import RequestBudget
 from egnyte_async.clock import SYSTEM_CLOCK, Clock
 from egnyte_async.errors import (
     AuthenticationError,
+    ConnectionFailedError,
     InvalidBodyError,
     NotFoundError,
     PermissionDeniedError,
@@ -74,6 +75,8 @@ class ClientStats:
     retries: int = 0
     throttled: int = 0
     refreshes: int = 0
+    #: The Retry-After of a throttle too long to wait for, which stopped the sync.
+    refused_throttle_s: float | None = None
 
 
 class EgnyteClient:
@@ -178,7 +181,10 @@ class EgnyteClient:
         def before_sleep(state: RetryCallState) -> None:
             self.stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
-            (self.log.info if self.settings.enable_debug_logging else self.log.debug)(f"retrying {what} after: {error}")
+            reason = _reason(error, what) if error is not None else "?"
+            (self.log.info if self.settings.enable_debug_logging else self.log.debug)(
+                f"retrying {what} after: {reason}"
+            )
 
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RetryableError),
@@ -194,9 +200,13 @@ class EgnyteClient:
                     return await self._get_once(path, params, parse, what, act_as)
         except RetryableError as error:
             tries = failures + throttles
+            advice = (
+                "Check domain and base_url (and the network)."
+                if isinstance(error, ConnectionFailedError)
+                else "Egnyte may be having trouble: the sync will resume from its last checkpoint on the next run."
+            )
             raise RequestFailedError(
-                f"{what}: GET {path} failed after {tries} attempt(s); last error: {error}. "
-                "Egnyte may be having trouble: the sync will resume from its last checkpoint on the next run."
+                f"{what}: GET {path} failed after {tries} attempt(s); last error: {_reason(error, what)}. {advice}"
             ) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -222,7 +232,7 @@ class EgnyteClient:
                     # A second rejection in one attempt is another token's: retried, so a token that expires
                     # again is refreshed again, while one the refresh never makes usable ends after retry_attempts.
                     raise TokenRejectedError(
-                        f"{what}: Egnyte rejected the access token again right after refreshing it "
+                        "Egnyte rejected the access token again right after refreshing it "
                         f"({response.status_code} {error_text(response)})"
                     )
                 refreshed = True
@@ -254,14 +264,20 @@ class EgnyteClient:
                     f"a redirect loop. Check domain and base_url (base_url is {self.settings.base_url})"
                 )
         except TimeoutError as exc:  # anyio's deadline
-            raise ServerError(f"{what}: no answer within {timeout:g} s") from exc
+            raise ServerError(f"no answer within {timeout:g} s") from exc
+        except httpx.ConnectTimeout as exc:
+            raise ConnectionFailedError(
+                f"could not connect to {_host(request.url)} within {timeout:g} s ({_describe(exc)})"
+            ) from exc
         except httpx.TimeoutException as exc:
-            raise ServerError(f"{what}: no answer within {timeout:g} s ({type(exc).__name__})") from exc
+            raise ServerError(f"no answer within {timeout:g} s ({_describe(exc)})") from exc
+        except httpx.ConnectError as exc:
+            raise ConnectionFailedError(f"could not connect to {_host(request.url)} ({_describe(exc)})") from exc
         except httpx.DecodingError as exc:
-            raise InvalidBodyError(f"{what}: the body could not be decoded ({type(exc).__name__}: {exc})") from exc
+            raise InvalidBodyError(f"the body could not be decoded ({_describe(exc)})") from exc
         except httpx.HTTPError as exc:
-            # A connection refused, dropped or cut short mid-answer, a protocol error: the same request may succeed.
-            raise ServerError(f"{what}: connection failed ({type(exc).__name__}: {exc})") from exc
+            # A connection dropped or cut short mid-answer, a protocol error: the same request may well succeed.
+            raise ServerError(f"the connection to {_host(request.url)} failed ({_describe(exc)})") from exc
 
     async def _exchange(self, request: httpx.Request, auth: httpx.Auth) -> httpx.Response:
         """Sends one request and reads its whole body."""
@@ -270,9 +286,10 @@ class EgnyteClient:
         response = await self._http.send(request, auth=auth)
         if self.settings.enable_debug_logging:
             elapsed_ms = (self._clock.monotonic() - sent) * 1000
+            url = response.request.url
+            query = url.query.decode()
             self.log.info(
-                f"GET {response.request.url.path}?{response.request.url.query.decode()} -> "
-                f"{response.status_code} in {elapsed_ms:.0f} ms"
+                f"GET {url.path}{'?' + query if query else ''} -> {response.status_code} in {elapsed_ms:.0f} ms"
             )
         return response
 
@@ -290,7 +307,7 @@ class EgnyteClient:
             try:
                 body = orjson.loads(response.content)
             except orjson.JSONDecodeError as exc:
-                raise InvalidBodyError(f"{what}: the body is not valid JSON ({len(response.content)} bytes)") from exc
+                raise InvalidBodyError(f"the body is not valid JSON ({len(response.content)} bytes)") from exc
             return parse(body)
         code = response.headers.get(MASHERY_CODE, "")
         retry_after = retry_after_seconds(response)
@@ -317,7 +334,7 @@ class EgnyteClient:
                 "domain and base_url: they must name your Egnyte domain."
             )
         if status == 408 or status >= 500:
-            raise ServerError(f"{what}: Egnyte answered {status} ({error_text(response)})", retry_after=retry_after)
+            raise ServerError(f"Egnyte answered {status} ({error_text(response)})", retry_after=retry_after)
         detail = error_text(response)
         raise UnexpectedResponseError(f"{what}: Egnyte answered {status} ({detail})", status=status, detail=detail)
 
@@ -325,14 +342,17 @@ class EgnyteClient:
         wait = DEFAULT_THROTTLE_WAIT_S if retry_after is None else retry_after
         if wait > LONGEST_THROTTLE_WAIT_S:
             self.budget.exhaust()
+            self.stats.refused_throttle_s = wait
             raise QuotaExhaustedError(
-                f"Egnyte asked to pause for {wait:.0f} s ({what}); the sync stops here and resumes next run",
+                f"Egnyte throttled {what}, asking to pause for {wait:.0f} s (Retry-After), longer than a sync waits "
+                f"({LONGEST_THROTTLE_WAIT_S:.0f} s); the sync stops here and resumes next run",
                 reset_after=wait,
+                throttle_wait_s=wait,
             )
         self.stats.throttled += 1
         self.limiter.on_throttle()
         self.gate.close_for(wait)
-        raise ThrottledError(f"{what}: throttled by Egnyte, waiting {wait:g} s", retry_after=wait)
+        raise ThrottledError(f"throttled by Egnyte, waiting {wait:g} s", retry_after=wait)
 
     def _observe_quota_headers(self, response: httpx.Response) -> None:
         allotted = response.headers.get("X-Accesstoken-Quota-Allotted")
@@ -340,3 +360,18 @@ class EgnyteClient:
         if allotted and current:
             with contextlib.suppress(ValueError):
                 self.budget.observe_server_quota(int(allotted), int(current))
+
+
+def _reason(error: BaseException, what: str) -> str:
+    """An error's message without the name of the request it is about, which the caller says once."""
+    text = str(error)
+    return text[len(what) + 2 :] if text.startswith(f"{what}: ") else text
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _host(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port}" if url.port else url.host

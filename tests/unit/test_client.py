@@ -17,6 +17,7 @@ from egnyte_async.errors import (
     UnexpectedResponseError,
 )
 from tests.clients import BASE, USERS, SlowBody, get_users, identity, qps_throttle
+from tests.logs import RecordingLog
 
 
 @respx.mock
@@ -292,3 +293,53 @@ async def test_a_body_that_never_decodes_ends_in_a_sentence(make_client, fake_cl
         ):
             await get_users(client)
 
+
+@respx.mock
+@pytest.mark.parametrize(
+    "failure", [httpx.ConnectError("[Errno -2] Name or service not known"), httpx.ConnectError("[Errno 111] refused")]
+)
+async def test_a_host_that_cannot_be_reached_is_named_once_with_what_to_check(make_client, fake_clock, failure):
+    respx.get(USERS).mock(side_effect=failure)
+    async with make_client(retry_attempts=3) as client:
+        with pytest.raises(RequestFailedError) as caught:
+            await get_users(client)
+    message = str(caught.value)
+    assert message.count("users page") == 1, message
+    assert "acme.egnyte.com" in message and "failed after 4 attempt(s)" in message
+    assert "check domain and base_url (and the network)" in message.lower()
+    assert "Egnyte may be having trouble" not in message
+
+
+@respx.mock
+async def test_retries_are_logged_at_info_with_debug_logging_and_say_the_request_once(make_client, fake_clock):
+    respx.get(USERS).mock(side_effect=[httpx.Response(503), qps_throttle("2"), httpx.Response(200, json={})])
+    log = RecordingLog()
+    async with make_client(log=log, enable_debug_logging=True) as client:
+        await get_users(client)
+    retries = [text for text in log.texts("info") if text.startswith("retrying")]
+    assert len(retries) == 2, log.lines
+    assert all(text.count("users page") == 1 for text in retries), retries
+    assert not [text for text in log.texts("debug") if "retrying" in text]
+
+
+@respx.mock
+async def test_the_request_log_line_has_no_stray_question_mark(make_client, fake_clock):
+    respx.get(f"{BASE}/pubapi/v1/userinfo").mock(return_value=httpx.Response(200, json={}))
+    respx.get(USERS).mock(return_value=httpx.Response(200, json={}))
+    log = RecordingLog()
+    async with make_client(log=log, enable_debug_logging=True) as client:
+        await client.get("/pubapi/v1/userinfo", parse=identity, what="userinfo")
+        await get_users(client)
+    lines = [text for text in log.texts("info") if text.startswith("GET ")]
+    assert lines[0].startswith("GET /pubapi/v1/userinfo -> 200"), lines
+    assert lines[1].startswith("GET /pubapi/v2/users?startIndex=1 -> 200"), lines
+
+
+@respx.mock
+async def test_a_throttle_asking_for_too_long_says_it_was_the_servers_throttle(make_client, fake_clock):
+    respx.get(USERS).mock(return_value=httpx.Response(429, headers={"Retry-After": "99999"}))
+    async with make_client() as client:
+        with pytest.raises(QuotaExhaustedError) as caught:
+            await get_users(client)
+    assert caught.value.throttle_wait_s == 99999
+    assert "99999 s" in str(caught.value)
