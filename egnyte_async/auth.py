@@ -11,12 +11,25 @@ token is retried, within its `retry_attempts`.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+from urllib.parse import urlencode
 
+import anyio
 import httpx
+import orjson
 
 from egnyte_async.clock import SYSTEM_CLOCK, Clock
-from egnyte_async.errors import AuthenticationError, InvalidBodyError, RequestFailedError, ServerError
+from egnyte_async.errors import (
+    AuthenticationError,
+    ConnectionFailedError,
+    InvalidBodyError,
+    RedirectRefusedError,
+    RequestFailedError,
+    ServerError,
+)
+from egnyte_async.redirects import location_of
 from egnyte_async.responses import retry_after_seconds
+from egnyte_async.secret import Secret
 
 TOKEN_PATH = "/puboauth/token"
 #: How often a 409 from the token endpoint is waited out before giving up.
@@ -36,12 +49,14 @@ class TokenProvider:
         client_secret: str | None = None,
         refresh_token: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        timeout_s: float = 30.0,
     ) -> None:
-        self._token = access_token
+        self._token = Secret.maybe(access_token)
         self._client_id = client_id
-        self._client_secret = client_secret
-        self._refresh_token = refresh_token
+        self._client_secret = Secret.maybe(client_secret)
+        self._refresh_token = Secret.maybe(refresh_token)
         self._clock = clock
+        self._timeout_s = timeout_s
         self._lock = asyncio.Lock()
         self.refreshes = 0
 
@@ -49,16 +64,16 @@ class TokenProvider:
     def can_refresh(self) -> bool:
         return bool(self._client_id and self._client_secret and self._refresh_token)
 
-    async def current(self, http: httpx.AsyncClient) -> str:
+    async def current(self, http: httpx.AsyncClient) -> Secret:
         if self._token is None:
             await self.refresh(http, rejected=None)
         assert self._token is not None
         return self._token
 
-    async def refresh(self, http: httpx.AsyncClient, rejected: str | None) -> None:
+    async def refresh(self, http: httpx.AsyncClient, rejected: Secret | None) -> None:
         """Replaces the `rejected` token, unless another request already did."""
         async with self._lock:
-            if self._token is not None and self._token != rejected:
+            if self._token is not None and self._token is not rejected:
                 return
             if not self.can_refresh:
                 raise AuthenticationError(
@@ -68,20 +83,42 @@ class TokenProvider:
             self._token = await self._request_token(http)
             self.refreshes += 1
 
-    async def _request_token(self, http: httpx.AsyncClient) -> str:
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": self._client_id,
-            "client_secret": self._client_secret,
-            "refresh_token": self._refresh_token,
-        }
+    def _form(self) -> bytes:
+        """The refresh request's body; called inside the expression that sends it, so no local keeps it."""
+        assert self._client_id and self._client_secret and self._refresh_token
+        return urlencode(
+            {
+                "grant_type": "refresh_token",
+                "client_id": self._client_id,
+                "client_secret": self._client_secret.reveal(),
+                "refresh_token": self._refresh_token.reveal(),
+            }
+        ).encode()
+
+    async def _post(self, http: httpx.AsyncClient) -> httpx.Response:
+        """One token request, its answer read whole within the request timeout; never follows a redirect."""
+        try:
+            with anyio.fail_after(self._timeout_s):
+                return await http.post(
+                    TOKEN_PATH,
+                    content=self._form(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    follow_redirects=False,
+                )
+        except TimeoutError as exc:
+            raise ServerError(f"Egnyte's token endpoint gave no answer within {self._timeout_s:g} s") from exc
+        except httpx.ConnectError as exc:
+            raise ConnectionFailedError(
+                f"could not connect to Egnyte's token endpoint at {http.base_url.host} ({type(exc).__name__}: {exc})"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ServerError(
+                f"could not reach Egnyte's token endpoint to refresh the token ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    async def _request_token(self, http: httpx.AsyncClient) -> Secret:
         for attempt in range(TOKEN_THROTTLE_RETRIES + 1):
-            try:
-                response = await http.post(TOKEN_PATH, data=form)
-            except httpx.HTTPError as exc:
-                raise ServerError(
-                    f"could not reach Egnyte's token endpoint to refresh the token ({type(exc).__name__}: {exc})"
-                ) from exc
+            response = await self._post(http)
             if response.status_code == 409 and attempt < TOKEN_THROTTLE_RETRIES:
                 wait = retry_after_seconds(response) or 60.0
                 if wait > TOKEN_THROTTLE_MAX_WAIT_S:
@@ -90,6 +127,13 @@ class TokenProvider:
                 continue
             if response.status_code == 200:
                 return self._read_token(response)
+            if response.is_redirect:
+                target = location_of(response, "Egnyte's token endpoint")
+                raise RedirectRefusedError(
+                    f"Egnyte's token endpoint answered {response.status_code}, redirecting to {target.host}: the "
+                    "connector follows no redirect of the token endpoint (it would send client_secret and "
+                    "refresh_token there). Check domain and base_url: they must name your Egnyte domain"
+                )
             if response.status_code in (400, 401, 403):
                 raise AuthenticationError(
                     f"Egnyte's token endpoint refused the refresh ({response.status_code}): check client_id, "
@@ -103,20 +147,32 @@ class TokenProvider:
             "Egnyte's token endpoint is throttling token requests (409); the sync will retry on its next run"
         )
 
-    def _read_token(self, response: httpx.Response) -> str:
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise InvalidBodyError(
-                f"Egnyte's token endpoint answered a body that is not JSON ({len(response.content)} bytes)"
-            ) from exc
-        try:
-            token = body["access_token"]
-        except (KeyError, TypeError) as exc:
-            raise AuthenticationError("Egnyte's token endpoint answered without an access_token") from exc
-        if not isinstance(token, str) or not token:
-            raise AuthenticationError("Egnyte's token endpoint answered with an empty access_token")
-        new_refresh = body.get("refresh_token")
-        if isinstance(new_refresh, str) and new_refresh:
-            self._refresh_token = new_refresh
+    def _read_token(self, response: httpx.Response) -> Secret:
+        token, rotated = _secrets_in(response)
+        if token is None:
+            raise AuthenticationError("Egnyte's token endpoint answered without a usable access_token")
+        if rotated is not None:
+            self._refresh_token = rotated
         return token
+
+
+def _secrets_in(response: httpx.Response) -> tuple[Secret | None, Secret | None]:
+    """The access token and the new refresh token (if any) of a token endpoint's answer, as Secrets.
+
+    The parsed body lives only in this frame, which has returned by the time anything is raised with the
+    secrets known."""
+    try:
+        body: Any = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        del body
+        raise InvalidBodyError(
+            f"Egnyte's token endpoint answered a body that is not a JSON object ({len(response.content)} bytes)"
+        )
+    token, rotated = body.get("access_token"), body.get("refresh_token")
+    del body
+    return (
+        Secret(token) if isinstance(token, str) and token else None,
+        Secret(rotated) if isinstance(rotated, str) and rotated else None,
+    )

@@ -4,6 +4,11 @@ It adds the bearer token, waits at the shared throttle gate and rate limiter, sp
 and turns each answer into either a parsed body or an error from `egnyte_async.errors`. Retryable failures are
 retried with tenacity (exponential backoff with full jitter; throttles wait the server's Retry-After instead);
 a 401 is cured by one shared token refresh when refresh credentials are configured.
+
+One attempt (the request, the same-origin redirects it leads to, and every byte of the answers) must end within
+`request_timeout_seconds`; httpx's own timeouts only bound each read. A redirect to another origin is refused
+(`egnyte_async.redirects`). Whatever goes wrong on the wire becomes one of our errors with a sentence saying what
+happened, never a bare httpx exception.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
+import anyio
 import httpx
 import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
@@ -23,10 +29,12 @@ from egnyte_async.budget import RequestBudget
 from egnyte_async.clock import SYSTEM_CLOCK, Clock
 from egnyte_async.errors import (
     AuthenticationError,
+    ConnectionFailedError,
     InvalidBodyError,
     NotFoundError,
     PermissionDeniedError,
     QuotaExhaustedError,
+    RedirectRefusedError,
     RequestFailedError,
     RetryableError,
     ServerError,
@@ -36,6 +44,7 @@ from egnyte_async.errors import (
 )
 from egnyte_async.log import Log, NullLog
 from egnyte_async.pacing import AdaptiveRateLimiter, ThrottleGate
+from egnyte_async.redirects import origin_of, redirect_target
 from egnyte_async.responses import (
     DEVELOPER_INACTIVE,
     MASHERY_CODE,
@@ -44,6 +53,7 @@ from egnyte_async.responses import (
     error_text,
     retry_after_seconds,
 )
+from egnyte_async.secret import BearerAuth, Secret
 from egnyte_async.settings import Settings
 
 T = TypeVar("T")
@@ -55,6 +65,8 @@ LONGEST_THROTTLE_WAIT_S = 900.0
 #: Retry-After assumed when a throttle answer carries none.
 DEFAULT_THROTTLE_WAIT_S = 1.0
 USER_AGENT = "egnyte-fivetran-connector/1.0"
+#: Same-origin redirects followed for one GET; one more is a loop.
+MAX_REDIRECTS = 5
 
 
 @dataclass
@@ -63,6 +75,8 @@ class ClientStats:
     retries: int = 0
     throttled: int = 0
     refreshes: int = 0
+    #: The Retry-After of a throttle too long to wait for, which stopped the sync.
+    refused_throttle_s: float | None = None
 
 
 class EgnyteClient:
@@ -91,7 +105,12 @@ class EgnyteClient:
             client_secret=settings.client_secret,
             refresh_token=settings.refresh_token,
             clock=clock,
+            timeout_s=settings.request_timeout_seconds,
         )
+        self._origin = origin_of(httpx.URL(settings.base_url))
+        # Redirects are never followed by httpx: `_send` follows a GET's redirects within the origin of base_url
+        # and refuses any other, and the token endpoint's are refused (auth.py). The bearer token is set by an
+        # httpx.Auth at the moment the request leaves, so no local variable of ours holds it bare.
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             timeout=httpx.Timeout(settings.request_timeout_seconds),
@@ -100,7 +119,7 @@ class EgnyteClient:
                 max_keepalive_connections=settings.max_concurrent_requests + 2,
             ),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            follow_redirects=True,
+            follow_redirects=False,
             transport=transport,
         )
         # Every request's retries end after this long, throttle waits included.
@@ -162,7 +181,10 @@ class EgnyteClient:
         def before_sleep(state: RetryCallState) -> None:
             self.stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
-            (self.log.info if self.settings.enable_debug_logging else self.log.debug)(f"retrying {what} after: {error}")
+            reason = _reason(error, what) if error is not None else "?"
+            (self.log.info if self.settings.enable_debug_logging else self.log.debug)(
+                f"retrying {what} after: {reason}"
+            )
 
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RetryableError),
@@ -178,9 +200,13 @@ class EgnyteClient:
                     return await self._get_once(path, params, parse, what, act_as)
         except RetryableError as error:
             tries = failures + throttles
+            advice = (
+                "Check domain and base_url (and the network)."
+                if isinstance(error, ConnectionFailedError)
+                else "Egnyte may be having trouble: the sync will resume from its last checkpoint on the next run."
+            )
             raise RequestFailedError(
-                f"{what}: GET {path} failed after {tries} attempt(s); last error: {error}. "
-                "Egnyte may be having trouble: the sync will resume from its last checkpoint on the next run."
+                f"{what}: GET {path} failed after {tries} attempt(s); last error: {_reason(error, what)}. {advice}"
             ) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -200,16 +226,13 @@ class EgnyteClient:
                 await self.limiter.acquire()
                 self.budget.take()
                 token = await self._tokens.current(self._http)
-                headers = {"Authorization": f"Bearer {token}"}
-                if act_as:
-                    headers["X-Egnyte-Act-As"] = act_as
-                response = await self._send(path, params, headers, what)
+                response = await self._send(path, params, act_as, token, what)
             if self._is_rejected_token(response) and self._tokens.can_refresh:
                 if refreshed:
                     # A second rejection in one attempt is another token's: retried, so a token that expires
                     # again is refreshed again, while one the refresh never makes usable ends after retry_attempts.
                     raise TokenRejectedError(
-                        f"{what}: Egnyte rejected the access token again right after refreshing it "
+                        "Egnyte rejected the access token again right after refreshing it "
                         f"({response.status_code} {error_text(response)})"
                     )
                 refreshed = True
@@ -219,21 +242,54 @@ class EgnyteClient:
             return self._read(response, parse, what)
 
     async def _send(
-        self, path: str, params: Mapping[str, str | int] | None, headers: dict[str, str], what: str
+        self, path: str, params: Mapping[str, str | int] | None, act_as: str | None, token: Secret, what: str
     ) -> httpx.Response:
+        """One attempt: the GET and the same-origin redirects it leads to, each answer read to its last byte, all
+        within `request_timeout_seconds` (httpx's own timeouts bound each read, not the whole answer)."""
+        headers = {"X-Egnyte-Act-As": act_as} if act_as else {}
+        request = self._http.build_request("GET", path, params=params, headers=headers)
+        timeout = self.settings.request_timeout_seconds
+        try:
+            with anyio.fail_after(timeout):
+                for hop in range(MAX_REDIRECTS + 1):
+                    response = await self._exchange(request, BearerAuth(token))
+                    if not response.is_redirect:
+                        return response
+                    target = redirect_target(response, self._origin, f"{what}: GET {path}")
+                    if hop < MAX_REDIRECTS:
+                        self.budget.take()
+                        request = self._http.build_request("GET", target, headers=headers)
+                raise RedirectRefusedError(
+                    f"{what}: Egnyte redirected GET {path} {MAX_REDIRECTS} times in a row (last to {target.path}): "
+                    f"a redirect loop. Check domain and base_url (base_url is {self.settings.base_url})"
+                )
+        except TimeoutError as exc:  # anyio's deadline
+            raise ServerError(f"no answer within {timeout:g} s") from exc
+        except httpx.ConnectTimeout as exc:
+            raise ConnectionFailedError(
+                f"could not connect to {_host(request.url)} within {timeout:g} s ({_describe(exc)})"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise ServerError(f"no answer within {timeout:g} s ({_describe(exc)})") from exc
+        except httpx.ConnectError as exc:
+            raise ConnectionFailedError(f"could not connect to {_host(request.url)} ({_describe(exc)})") from exc
+        except httpx.DecodingError as exc:
+            raise InvalidBodyError(f"the body could not be decoded ({_describe(exc)})") from exc
+        except httpx.HTTPError as exc:
+            # A connection dropped or cut short mid-answer, a protocol error: the same request may well succeed.
+            raise ServerError(f"the connection to {_host(request.url)} failed ({_describe(exc)})") from exc
+
+    async def _exchange(self, request: httpx.Request, auth: httpx.Auth) -> httpx.Response:
+        """Sends one request and reads its whole body."""
         self.stats.requests += 1
         sent = self._clock.monotonic()
-        try:
-            response = await self._http.get(path, params=params, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise ServerError(f"{what}: no answer within {self.settings.request_timeout_seconds:g} s") from exc
-        except httpx.TransportError as exc:
-            raise ServerError(f"{what}: connection failed ({type(exc).__name__}: {exc})") from exc
+        response = await self._http.send(request, auth=auth)
         if self.settings.enable_debug_logging:
             elapsed_ms = (self._clock.monotonic() - sent) * 1000
+            url = response.request.url
+            query = url.query.decode()
             self.log.info(
-                f"GET {response.request.url.path}?{response.request.url.query.decode()} -> "
-                f"{response.status_code} in {elapsed_ms:.0f} ms"
+                f"GET {url.path}{'?' + query if query else ''} -> {response.status_code} in {elapsed_ms:.0f} ms"
             )
         return response
 
@@ -251,7 +307,7 @@ class EgnyteClient:
             try:
                 body = orjson.loads(response.content)
             except orjson.JSONDecodeError as exc:
-                raise InvalidBodyError(f"{what}: the body is not valid JSON ({len(response.content)} bytes)") from exc
+                raise InvalidBodyError(f"the body is not valid JSON ({len(response.content)} bytes)") from exc
             return parse(body)
         code = response.headers.get(MASHERY_CODE, "")
         retry_after = retry_after_seconds(response)
@@ -278,7 +334,7 @@ class EgnyteClient:
                 "domain and base_url: they must name your Egnyte domain."
             )
         if status == 408 or status >= 500:
-            raise ServerError(f"{what}: Egnyte answered {status} ({error_text(response)})", retry_after=retry_after)
+            raise ServerError(f"Egnyte answered {status} ({error_text(response)})", retry_after=retry_after)
         detail = error_text(response)
         raise UnexpectedResponseError(f"{what}: Egnyte answered {status} ({detail})", status=status, detail=detail)
 
@@ -286,14 +342,17 @@ class EgnyteClient:
         wait = DEFAULT_THROTTLE_WAIT_S if retry_after is None else retry_after
         if wait > LONGEST_THROTTLE_WAIT_S:
             self.budget.exhaust()
+            self.stats.refused_throttle_s = wait
             raise QuotaExhaustedError(
-                f"Egnyte asked to pause for {wait:.0f} s ({what}); the sync stops here and resumes next run",
+                f"Egnyte throttled {what}, asking to pause for {wait:.0f} s (Retry-After), longer than a sync waits "
+                f"({LONGEST_THROTTLE_WAIT_S:.0f} s); the sync stops here and resumes next run",
                 reset_after=wait,
+                throttle_wait_s=wait,
             )
         self.stats.throttled += 1
         self.limiter.on_throttle()
         self.gate.close_for(wait)
-        raise ThrottledError(f"{what}: throttled by Egnyte, waiting {wait:g} s", retry_after=wait)
+        raise ThrottledError(f"throttled by Egnyte, waiting {wait:g} s", retry_after=wait)
 
     def _observe_quota_headers(self, response: httpx.Response) -> None:
         allotted = response.headers.get("X-Accesstoken-Quota-Allotted")
@@ -301,3 +360,18 @@ class EgnyteClient:
         if allotted and current:
             with contextlib.suppress(ValueError):
                 self.budget.observe_server_quota(int(allotted), int(current))
+
+
+def _reason(error: BaseException, what: str) -> str:
+    """An error's message without the name of the request it is about, which the caller says once."""
+    text = str(error)
+    return text[len(what) + 2 :] if text.startswith(f"{what}: ") else text
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _host(url: httpx.URL) -> str:
+    return f"{url.host}:{url.port}" if url.port else url.host

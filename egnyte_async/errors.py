@@ -7,13 +7,16 @@
     │   ├── PermissionDeniedError   the token's user may not read this resource
     │   ├── NotFoundError           the endpoint or the domain does not exist
     │   ├── UnexpectedResponseError a status or body the connector does not know how to treat
+    │   ├── RedirectRefusedError    a redirect to another origin, from the token endpoint, or in a loop
     │   └── RequestFailedError      a request still failed after every retry
     ├── RetryableError              try the same request again, after a pause
     │   ├── ThrottledError          the server asked us to slow down (403 over QPS, 429)
-    │   ├── ServerError             5xx, timeouts, broken connections
+    │   ├── ServerError             5xx, timeouts, broken connections, bodies cut short or not decodable
+    │   │   └── ConnectionFailedError   no connection at all: unknown host, refused (check domain, base_url)
     │   ├── InvalidBodyError        a 200 whose body is not the JSON the endpoint promises
     │   └── TokenRejectedError      a token rejected again right after a refresh (it expired once more)
-    └── QuotaExhaustedError         the day's calls are spent: stop asking, keep what was fetched, resume next sync
+    └── QuotaExhaustedError         the day's calls are spent (or a throttle asks for too long): stop asking, keep
+                                    what was fetched, resume next sync
 
 Each message says what went wrong and what to do; none of them ever contains a secret.
 """
@@ -57,6 +60,12 @@ class UnexpectedResponseError(FatalError):
         self.detail = detail
 
 
+class RedirectRefusedError(FatalError):
+    """Egnyte answered a redirect the connector will not follow: to another origin (scheme, host, port), any
+    redirect of the token endpoint, or a loop. Following it could send the token or the refresh credentials to
+    another server, or store another server's rows; base_url most likely does not name the Egnyte domain."""
+
+
 class RequestFailedError(FatalError):
     """A request that was retried `retry_attempts` times (or for the whole time budget) and still failed."""
 
@@ -77,6 +86,11 @@ class ServerError(RetryableError):
     """A 5xx, a timeout or a broken connection."""
 
 
+class ConnectionFailedError(ServerError):
+    """No connection could be made: the host is unknown, refuses connections or does not answer the connect.
+    Retried like any server error; when it persists, domain and base_url (or the network) are the likely cause."""
+
+
 class InvalidBodyError(RetryableError):
     """A successful status with a body that is truncated, not JSON, or not the envelope the endpoint promises."""
 
@@ -87,8 +101,12 @@ class TokenRejectedError(RetryableError):
 
 
 class QuotaExhaustedError(EgnyteError):
-    """The day's request budget is spent (by our own count, Egnyte's quota headers, or ERR_403_DEVELOPER_OVER_RATE)."""
+    """The day's request budget is spent (by our own count, Egnyte's quota headers, or ERR_403_DEVELOPER_OVER_RATE),
+    or Egnyte's throttle asked for a pause longer than a sync waits (`throttle_wait_s`)."""
 
-    def __init__(self, message: str, reset_after: float | None = None) -> None:
+    def __init__(self, message: str, reset_after: float | None = None, *, throttle_wait_s: float | None = None) -> None:
         super().__init__(message)
         self.reset_after = reset_after
+        #: Set when the stop is Egnyte's throttle asking for a pause (Retry-After) longer than a sync waits, not a
+        #: spent quota.
+        self.throttle_wait_s = throttle_wait_s

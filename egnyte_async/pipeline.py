@@ -304,11 +304,15 @@ class Sync:
                 f"{name}: {report.progress[name].rows} rows this sync, {self.positions[name].describe()}"
                 for name in report.stopped
             )
-            self.log.warning(
-                f"the request budget for this sync is spent ({self.budget.used} requests; daily_request_limit "
-                f"{self.settings.daily_request_limit}){resets}. Stopped early: {where}. The next sync carries on "
-                "from there."
+            throttle = self._client.stats.refused_throttle_s if self._client else None
+            lifts = f"; it lifts around {report.quota_resets_at:%Y-%m-%d %H:%M} UTC" if report.quota_resets_at else ""
+            why = (
+                f"Egnyte's throttle asked to pause for {throttle:.0f} s (Retry-After), longer than a sync waits{lifts}"
+                if throttle is not None
+                else f"the request budget for this sync is spent ({self.budget.used} requests; daily_request_limit "
+                f"{self.settings.daily_request_limit}){resets}"
             )
+            self.log.warning(f"{why}. Stopped early: {where}. The next sync carries on from there.")
 
 
 def _object(body: Any) -> Any:

@@ -66,4 +66,4 @@ def error_text(response: httpx.Response) -> str:
     text = "; ".join(texts) if texts else _SPACES.sub(" ", _TAGS.sub(" ", raw)).strip()
     if len(text) > QUOTE_LIMIT:
         text = text[:QUOTE_LIMIT] + "…"
-    return text or "(empty body)"
+    return text or "empty body"

@@ -3,6 +3,8 @@ scanner share."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,8 +27,17 @@ def budget(limit: int = 1000) -> RequestBudget:
     return RequestBudget(limit, 24, QuotaWindow(NOW), NOW)
 
 
-def new_client(clock: Any, *, refresh: bool = False, retry_attempts: int = 3, limit: int = 1000) -> EgnyteClient:
-    """A client of acme.egnyte.com, unpaced, with refresh credentials when `refresh`."""
+def new_client(
+    clock: Any,
+    *,
+    refresh: bool = False,
+    retry_attempts: int = 3,
+    limit: int = 1000,
+    log: Any = None,
+    **overrides: Any,
+) -> EgnyteClient:
+    """A client of acme.egnyte.com, unpaced, with refresh credentials when `refresh`; `overrides` are Settings
+    fields (request_timeout_seconds, enable_debug_logging)."""
     settings = Settings(
         domain="acme",
         base_url=BASE,
@@ -37,8 +48,9 @@ def new_client(clock: Any, *, refresh: bool = False, retry_attempts: int = 3, li
         client_id="cid" if refresh else None,
         client_secret=CLIENT_SECRET if refresh else None,
         refresh_token=REFRESH_TOKEN if refresh else None,
+        **overrides,
     )
-    return EgnyteClient(settings, budget(limit), clock=clock)
+    return EgnyteClient(settings, budget(limit), log=log, clock=clock)
 
 
 def identity(body: Any) -> Any:
@@ -47,6 +59,22 @@ def identity(body: Any) -> Any:
 
 async def get_users(client: EgnyteClient) -> Any:
     return await client.get("/pubapi/v2/users", {"startIndex": 1}, parse=identity, what="users page")
+
+
+class SlowBody(httpx.AsyncByteStream):
+    """A body that arrives in `chunks`, then, when `drip`, one byte at a time for ever, each after a real pause
+    shorter than any read timeout: a server that drips its answer."""
+
+    def __init__(self, *chunks: bytes, drip: bool = False) -> None:
+        self.chunks = chunks
+        self.drip = drip
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+        while self.drip:
+            await asyncio.sleep(0.005)
+            yield b" "
 
 
 def qps_throttle(retry_after: str = "3") -> httpx.Response:

@@ -158,6 +158,10 @@ def test_nobody_listing_at_the_address_fails_with_the_connection_error(connector
     with pytest.raises(SyncFailedError) as failed:
         connector.update(configuration=config, state={})
     message = str(failed.value)
-    assert "checking the token (userinfo): GET /pubapi/v1/userinfo failed after 1 attempt(s)" in message
-    assert "connection failed (ConnectError" in message
+    assert message.startswith(
+        "connection check: checking the token (userinfo): GET /pubapi/v1/userinfo failed after 1 attempt(s); "
+        f"last error: could not connect to 127.0.0.1:{port} (ConnectError"
+    ), message
+    assert message.count("checking the token") == 1, message
+    assert message.endswith("Check domain and base_url (and the network)."), message
     assert_nothing_written(op)

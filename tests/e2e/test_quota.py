@@ -159,4 +159,6 @@ def test_a_throttle_asking_for_hours_ends_the_sync_like_a_spent_quota():
     assert max(time.slept, default=0.0) <= 1.0  # never slept the two hours
     assert notes_pages <= 3 + 4  # stopped asking: at most the pages already in flight were refused
     assert operations.last_state["streams"]["notes"]["scan"]["position"]["index"] > 0
-    assert any("quota resets around" in text for text in log.texts("warning"))
+    assert any(
+        "throttle asked to pause for 7200 s" in text and "it lifts around" in text for text in log.texts("warning")
+    )

@@ -12,10 +12,12 @@ from egnyte_async.errors import (
     NotFoundError,
     PermissionDeniedError,
     QuotaExhaustedError,
+    RedirectRefusedError,
     RequestFailedError,
     UnexpectedResponseError,
 )
-from tests.clients import BASE, USERS, get_users, identity, qps_throttle
+from tests.clients import BASE, USERS, SlowBody, get_users, identity, qps_throttle
+from tests.logs import RecordingLog
 
 
 @respx.mock
@@ -183,12 +185,37 @@ async def test_egnyte_quota_headers_tighten_the_budget(make_client, fake_clock):
 
 
 @respx.mock
-async def test_redirect_to_another_host_does_not_carry_the_token(make_client, fake_clock):
-    respx.get(USERS).mock(return_value=httpx.Response(302, headers={"Location": "https://elsewhere.example/users"}))
-    other = respx.get("https://elsewhere.example/users").mock(return_value=httpx.Response(200, json={}))
+@pytest.mark.parametrize(
+    "target",
+    ["https://elsewhere.example/users", "http://acme.egnyte.com/pubapi/v2/users", "https://acme.egnyte.com:8443/x"],
+)
+async def test_a_redirect_to_another_origin_is_never_followed_and_names_its_host(make_client, fake_clock, target):
+    route = respx.get(USERS).mock(return_value=httpx.Response(302, headers={"Location": target}))
+    other = respx.get(target).mock(return_value=httpx.Response(200, json={"stolen": True}))
+    async with make_client(retry_attempts=3) as client:
+        with pytest.raises(RedirectRefusedError) as caught:
+            await get_users(client)
+    message = str(caught.value)
+    assert httpx.URL(target).host in message and "check domain and base_url" in message.lower()
+    assert route.call_count == 1 and not other.called  # fatal at once: not retried, never followed
+
+
+@respx.mock
+async def test_a_same_origin_redirect_of_a_get_is_followed_with_the_token(make_client, fake_clock):
+    respx.get(USERS).mock(return_value=httpx.Response(301, headers={"Location": "/pubapi/v2/users/?startIndex=1"}))
+    moved = respx.get(f"{USERS}/").mock(return_value=httpx.Response(200, json={"ok": 1}))
     async with make_client() as client:
-        await get_users(client)
-    assert "Authorization" not in other.calls.last.request.headers
+        assert await get_users(client) == {"ok": 1}
+    assert moved.calls.last.request.headers["Authorization"] == "Bearer static-token-1234"
+
+
+@respx.mock
+async def test_a_redirect_loop_fails_with_a_clear_sentence(make_client, fake_clock):
+    route = respx.get(USERS).mock(return_value=httpx.Response(302, headers={"Location": "/pubapi/v2/users"}))
+    async with make_client() as client:
+        with pytest.raises(RedirectRefusedError, match=r"(?i)redirect.*loop.*check domain and base_url"):
+            await get_users(client)
+    assert route.call_count <= 10
 
 
 @respx.mock
@@ -231,3 +258,88 @@ async def test_over_rate_spends_the_budget_so_no_other_request_is_sent(make_clie
         with pytest.raises(QuotaExhaustedError):
             await get_users(client)
     assert route.call_count == 1
+
+
+@respx.mock
+async def test_request_timeout_is_a_deadline_for_the_whole_answer_not_for_each_read(make_client, fake_clock):
+    """A server that sends its headers, then drips its body a byte at a time, each byte well within any read
+    timeout: the attempt still ends at request_timeout_seconds (real time: tiny here), and is retried."""
+    route = respx.get(USERS).mock(side_effect=lambda request: httpx.Response(200, stream=SlowBody(b"{", drip=True)))
+    async with make_client(retry_attempts=1, request_timeout_seconds=0.05) as client:
+        with pytest.raises(RequestFailedError, match=r"no answer within 0.05 s"):
+            await asyncio.wait_for(get_users(client), timeout=10)  # a hang fails instead of blocking the suite
+    assert route.call_count == 2
+
+
+@respx.mock
+async def test_a_body_that_cannot_be_decoded_is_retried(make_client, fake_clock):
+    broken = httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=SlowBody(b"not gzip at all"))
+    respx.get(USERS).mock(side_effect=[broken, httpx.Response(200, json={"ok": 1})])
+    async with make_client() as client:
+        assert await get_users(client) == {"ok": 1}
+        assert client.stats.retries == 1
+
+
+@respx.mock
+async def test_a_body_that_never_decodes_ends_in_a_sentence(make_client, fake_clock):
+    respx.get(USERS).mock(
+        side_effect=lambda request: httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=SlowBody(b"not gzip at all")
+        )
+    )
+    async with make_client(retry_attempts=1) as client:
+        with pytest.raises(
+            RequestFailedError, match=r"users page: .*failed after 2 attempt\(s\).*could not be decoded"
+        ):
+            await get_users(client)
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "failure", [httpx.ConnectError("[Errno -2] Name or service not known"), httpx.ConnectError("[Errno 111] refused")]
+)
+async def test_a_host_that_cannot_be_reached_is_named_once_with_what_to_check(make_client, fake_clock, failure):
+    respx.get(USERS).mock(side_effect=failure)
+    async with make_client(retry_attempts=3) as client:
+        with pytest.raises(RequestFailedError) as caught:
+            await get_users(client)
+    message = str(caught.value)
+    assert message.count("users page") == 1, message
+    assert "acme.egnyte.com" in message and "failed after 4 attempt(s)" in message
+    assert "check domain and base_url (and the network)" in message.lower()
+    assert "Egnyte may be having trouble" not in message
+
+
+@respx.mock
+async def test_retries_are_logged_at_info_with_debug_logging_and_say_the_request_once(make_client, fake_clock):
+    respx.get(USERS).mock(side_effect=[httpx.Response(503), qps_throttle("2"), httpx.Response(200, json={})])
+    log = RecordingLog()
+    async with make_client(log=log, enable_debug_logging=True) as client:
+        await get_users(client)
+    retries = [text for text in log.texts("info") if text.startswith("retrying")]
+    assert len(retries) == 2, log.lines
+    assert all(text.count("users page") == 1 for text in retries), retries
+    assert not [text for text in log.texts("debug") if "retrying" in text]
+
+
+@respx.mock
+async def test_the_request_log_line_has_no_stray_question_mark(make_client, fake_clock):
+    respx.get(f"{BASE}/pubapi/v1/userinfo").mock(return_value=httpx.Response(200, json={}))
+    respx.get(USERS).mock(return_value=httpx.Response(200, json={}))
+    log = RecordingLog()
+    async with make_client(log=log, enable_debug_logging=True) as client:
+        await client.get("/pubapi/v1/userinfo", parse=identity, what="userinfo")
+        await get_users(client)
+    lines = [text for text in log.texts("info") if text.startswith("GET ")]
+    assert lines[0].startswith("GET /pubapi/v1/userinfo -> 200"), lines
+    assert lines[1].startswith("GET /pubapi/v2/users?startIndex=1 -> 200"), lines
+
+
+@respx.mock
+async def test_a_throttle_asking_for_too_long_says_it_was_the_servers_throttle(make_client, fake_clock):
+    respx.get(USERS).mock(return_value=httpx.Response(429, headers={"Retry-After": "99999"}))
+    async with make_client() as client:
+        with pytest.raises(QuotaExhaustedError) as caught:
+            await get_users(client)
+    assert caught.value.throttle_wait_s == 99999
+    assert "99999 s" in str(caught.value)

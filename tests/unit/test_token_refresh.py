@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from egnyte_async.errors import AuthenticationError, RequestFailedError
+from egnyte_async.errors import AuthenticationError, RedirectRefusedError, RequestFailedError
 from tests.clients import CLIENT_SECRET, REFRESH_TOKEN, STATIC_TOKEN, TOKEN, USERS, get_users
 
 
@@ -132,3 +132,20 @@ async def test_a_refresh_that_never_yields_a_usable_token_ends_after_retry_attem
         with pytest.raises(RequestFailedError, match="rejected the access token again right after refreshing it"):
             await get_users(client)
     assert token.call_count == 3  # one refresh per attempt, never a loop
+
+
+@respx.mock
+@pytest.mark.parametrize("location", ["https://collector.example/token", "/puboauth/token/v2"])
+async def test_the_token_endpoint_follows_no_redirect_at_all(make_client, fake_clock, location):
+    respx.get(USERS).mock(return_value=httpx.Response(401))
+    token = respx.post(TOKEN).mock(return_value=httpx.Response(307, headers={"Location": location}))
+    elsewhere = respx.post(httpx.URL(TOKEN).join(location)).mock(
+        return_value=httpx.Response(200, json={"access_token": "stolen"})
+    )
+    async with make_client(refresh=True) as client:
+        with pytest.raises(RedirectRefusedError) as caught:
+            await get_users(client)
+    assert token.call_count == 1 and not elsewhere.called  # the credentials went nowhere else
+    message = str(caught.value)
+    assert httpx.URL(TOKEN).join(location).host in message and "check domain and base_url" in message.lower()
+    assert REFRESH_TOKEN not in message and CLIENT_SECRET not in message
