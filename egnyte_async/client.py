@@ -283,7 +283,16 @@ class EgnyteClient:
         """Sends one request and reads its whole body."""
         self.stats.requests += 1
         sent = self._clock.monotonic()
-        response = await self._http.send(request, auth=auth)
+        streamed = await self._http.send(request, auth=auth, stream=True)
+        try:
+            body = b"".join([chunk async for chunk in streamed.aiter_bytes()])
+        finally:
+            await streamed.aclose()
+        # A fresh answer holds the (already decoded) body: the streamed one sits in a reference cycle with its
+        # stream, so a body kept there would live until the next garbage collection, and pages of long notes weigh
+        # megabytes each.
+        headers = [(name, value) for name, value in streamed.headers.multi_items() if name != "content-encoding"]
+        response = httpx.Response(streamed.status_code, headers=headers, content=body, request=streamed.request)
         if self.settings.enable_debug_logging:
             elapsed_ms = (self._clock.monotonic() - sent) * 1000
             url = response.request.url

@@ -343,3 +343,33 @@ async def test_a_throttle_asking_for_too_long_says_it_was_the_servers_throttle(m
             await get_users(client)
     assert caught.value.throttle_wait_s == 99999
     assert "99999 s" in str(caught.value)
+
+
+async def test_a_body_does_not_outlive_its_decoding(fake_clock):
+    """httpx's answer sits in a reference cycle with its stream: a body kept there would stay in memory until the
+    next garbage collection, and pages of long notes weigh megabytes each."""
+    import gc
+
+    from egnyte_async.client import EgnyteClient
+    from egnyte_async.settings import Settings
+    from tests.clients import budget
+
+    page = b'{"resources": [{"id": 1, "text": "' + b"x" * 2_000_000 + b'"}]}'
+
+    async def body():
+        yield page
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body()))
+    settings = Settings(domain="acme", base_url=BASE, api_token="t", requests_per_second=1000)
+    gc.disable()
+    try:
+        async with EgnyteClient(settings, budget(), transport=transport, clock=fake_clock) as client:
+            assert len((await get_users(client))["resources"][0]["text"]) == 2_000_000
+            kept = [
+                answer
+                for answer in gc.get_objects()
+                if isinstance(answer, httpx.Response) and len(getattr(answer, "_content", b"")) >= 2_000_000
+            ]
+        assert kept == []
+    finally:
+        gc.enable()
