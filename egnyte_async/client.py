@@ -201,8 +201,8 @@ class EgnyteClient:
                 self.budget.take()
                 token = await self._tokens.current(self._http)
                 headers = {"Authorization": f"Bearer {token}"}
-                if act_as:
-                    headers["X-Egnyte-Act-As"] = act_as
+                if act_as:  # by e-mail address when it holds an @, as python-egnyte does
+                    headers["X-Egnyte-Act-As-Email" if "@" in act_as else "X-Egnyte-Act-As"] = act_as
                 response = await self._send(path, params, headers, what)
             if self._is_rejected_token(response) and self._tokens.can_refresh:
                 if refreshed:
