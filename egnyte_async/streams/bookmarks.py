@@ -5,7 +5,8 @@ users of a page are listed concurrently. The position advances user by user.
 
 Users the listing says are deactivated are not asked (Egnyte cannot act as them); a user Egnyte refuses
 (deactivated or deleted since the listing: 400, 404) is skipped with a warning. Only bare 403s for the first users
-asked, before any listing succeeded, mean the token lacks the right to act as users.
+asked, before any listing succeeded, mean the token lacks the right to act as users. A userName that is not ASCII
+cannot be sent in a header: such a user is acted as by e-mail address, or skipped.
 """
 
 from __future__ import annotations
@@ -112,6 +113,17 @@ def _deactivated(user: dict[str, Any]) -> bool:
     return active is False or (type(active) is int and active == 0)
 
 
+def _act_as(user: dict[str, Any], username: str) -> str | None:
+    """Whom to act as: the username, or when it is not ASCII (a header value must be) the user's e-mail address,
+    which the client sends as `X-Egnyte-Act-As-Email` (python-egnyte's form); None when neither can be sent."""
+    if username.isascii() and username.isprintable():
+        return username
+    email = user.get("email")
+    if isinstance(email, str) and email.isascii() and email.isprintable() and "@" in email:
+        return email
+    return None
+
+
 @dataclass(frozen=True)
 class Skipped:
     """A user whose bookmarks are not listed this sync, and why."""
@@ -149,6 +161,12 @@ async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Ba
             return Skipped(f"user {user.get('id')} has no userName; their bookmarks cannot be listed")
         if _deactivated(user):
             return Skipped("deactivated", deactivated=True)
+        act_as = _act_as(user, username)
+        if act_as is None:
+            return Skipped(
+                f"skipped the bookmarks of {username!r}: Egnyte can only act as a user named in ASCII (an HTTP "
+                "header), and neither their userName nor their e-mail address is"
+            )
         found: list[dict[str, Any]] = []
         try:
             while True:
@@ -160,7 +178,7 @@ async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Ba
                     base,
                     ctx.page_size,
                     parse_bookmarks_page,
-                    act_as=username,
+                    act_as=act_as,
                 )
                 try:
                     async for page in Scanner(ctx.client, listing, 1, ctx.log, cap).pages(Position(base)):

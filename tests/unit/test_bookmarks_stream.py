@@ -175,3 +175,39 @@ async def test_a_403_before_any_success_keeps_the_position_before_that_user(fake
     assert [batch.state.after_user_id for batch in batches] == [1002, 1003, None]
     assert set(rows(batches).values()) == {"u2", "u3"}
     assert any("u1" in text for text in log.texts("warning"))
+
+
+# ---- names that cannot go into a header ----------------------------------------------------------------------------
+
+
+@respx.mock
+async def test_a_user_named_in_non_ascii_is_acted_as_by_email_or_skipped_with_a_warning(fake_clock):
+    users = [
+        user(1, "admin"),
+        user(2, "jmüller2", email="jmuller2@acme.com"),
+        user(3, "山田3", email="山田3@acme.com"),
+        user(4, "zoë4", email=None),
+        user(5, "plain5"),
+    ]
+    users[3]["email"] = None
+    tenant = Tenant(users, {})
+    log = RecordingLog()
+    batches = await sync(fake_clock, tenant, log)
+
+    assert tenant.headers_sent() == [
+        {"X-Egnyte-Act-As": "admin"},
+        {"X-Egnyte-Act-As-Email": "jmuller2@acme.com"},
+        {"X-Egnyte-Act-As": "plain5"},
+    ]
+    assert rows(batches) == {
+        10011: "admin",
+        10012: "admin",
+        10021: "jmüller2",
+        10022: "jmüller2",
+        10051: "plain5",
+        10052: "plain5",
+    }
+    warnings = log.texts("warning")
+    assert len(warnings) == 2
+    assert "'山田3'" in warnings[0] and "ASCII" in warnings[0]
+    assert "'zoë4'" in warnings[1] and "ASCII" in warnings[1]
