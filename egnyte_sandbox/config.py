@@ -124,6 +124,7 @@ class SandboxConfig:
     optional_user_dates: bool = True
     userinfo_email: bool = True
     v1_error_style: str = "errors"
+    users_deleted_after_listing: int = 0
     churn_per_list_request: int = 0
     record_requests: bool = True
     request_log_limit: int | None = 100_000
@@ -136,7 +137,15 @@ class SandboxConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r}; expected one of {allowed}")
-        for name in ("users", "groups", "members_per_group", "notes", "bookmarks_per_user", "churn_per_list_request"):
+        for name in (
+            "users",
+            "groups",
+            "members_per_group",
+            "notes",
+            "bookmarks_per_user",
+            "churn_per_list_request",
+            "users_deleted_after_listing",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.users < 1:
