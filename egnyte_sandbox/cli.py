@@ -58,6 +58,7 @@ def parser() -> argparse.ArgumentParser:
         default=0,
         help="users of the first users page deleted once it is served",
     )
+    p.add_argument("--usernames", choices=CHOICES["usernames"], default="ascii")
     p.add_argument("--items-per-page", choices=CHOICES["items_per_page"], default="returned")
     p.add_argument("--over-max-count", choices=CHOICES["over_max_count"], default="clamp")
     p.add_argument("--user-id-type", choices=CHOICES["user_id_type"], default="number")
@@ -121,6 +122,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         v1_error_style=args.v1_error_style,
         churn_per_list_request=args.churn,
         users_deleted_after_listing=args.users_deleted_after_listing,
+        usernames=args.usernames,
         record_requests=not args.no_record_requests,
         faults=faults,
     )

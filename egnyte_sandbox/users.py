@@ -8,6 +8,7 @@ name from the pools, the username and e-mail built from the id, and dates from p
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -105,6 +106,8 @@ class UserStore:
         self._attr_salt = salt(config.seed, "user-attributes")
         self._string_ids = config.user_id_type == "string"
         self._optional_dates = config.optional_user_dates
+        self._unicode_usernames = config.usernames != "ascii"
+        self._unicode_emails = config.usernames == "unicode_email"
         self._templates = _templates(config.seed, config.optional_user_dates)
         self._prefixes = _external_prefixes(config.seed)
         external = pools.email_domains
@@ -135,6 +138,12 @@ class UserStore:
             number = ordinal - USER_ID_BASE
             login = f"{given_slug[:1]}{family_slug}{number}" if family_slug else f"user{number}"
             username = login
+            if self._unicode_usernames:
+                # The name's own letters, accents and scripts included; the e-mail keeps the ASCII login.
+                family_letters = letters(family)
+                username = f"{letters(given)[:1]}{family_letters}{number}" if family_letters else f"user{number}"
+                if self._unicode_emails:
+                    login = username
         return username, login, given, family if (h >> 34) & 63 else None
 
     def _template(self, h: int, ordinal: int) -> _Template:
@@ -228,6 +237,11 @@ class UserStore:
             entry = self.index.contains(USER_ID_BASE + int(match.group(1), 16)) if match else None
             return entry if entry and self.record(entry[0])["externalId"] == value else None
         raise ValueError(attribute)
+
+
+def letters(text: str) -> str:
+    """The lower-case letters of `text`, in any script, accents kept (a userName in the `unicode` variants)."""
+    return "".join(ch for ch in unicodedata.normalize("NFC", text.lower()) if ch.isalpha())
 
 
 @lru_cache(maxsize=16)

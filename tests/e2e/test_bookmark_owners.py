@@ -1,5 +1,5 @@
 """Whose bookmarks a sync can list: deactivated users (not asked), users deleted while the sync runs (skipped with
-a warning)."""
+a warning), and users whose userName is not ASCII (acted as by e-mail address, or skipped with a warning)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,42 @@ def test_deactivated_and_deleted_users_are_skipped_and_the_sync_finishes(delays)
     warnings = log.texts("warning")
     assert len(warnings) == len(departed)
     assert all(any(name in text and "404" in text for text in warnings) for name in departed)
+
+
+def test_users_named_in_non_ascii_are_acted_as_by_email_address():
+    time = VirtualTime()
+    app = sandbox_app(time, TENANT, usernames="unicode")
+    tenant = app.state.sandbox.tenant
+    named_in_unicode = [u for u in tenant.iter_users() if not u["userName"].isascii() and u["active"]]
+    assert len(named_in_unicode) >= 5
+    operations = RecordingOperations()
+    log = RecordingLog()
+    report = run(app, None, operations, time, log=log)
+
+    assert sorted(report.finished) == ["bookmarks", "groups", "notes", "users"]
+    assert_matches(operations.table, expected_rows(tenant, SANDBOX_NOW))
+    assert not log.texts("warning")
+    assert {u["email"] for u in named_in_unicode} <= set(acted_as(app))
+    creators = {row["creator"] for row in operations.table("bookmarks").values()}
+    assert {u["userName"] for u in named_in_unicode if tenant.bookmark_count_of(u["userName"])} <= creators
+
+
+def test_users_whose_username_and_email_are_not_ascii_are_skipped_with_a_warning():
+    time = VirtualTime()
+    app = sandbox_app(time, TENANT, usernames="unicode_email")
+    tenant = app.state.sandbox.tenant
+    unreachable = [u["userName"] for u in tenant.iter_users() if not u["email"].isascii() and u["active"]]
+    assert len(unreachable) >= 5
+    operations = RecordingOperations()
+    log = RecordingLog()
+    report = run(app, None, operations, time, log=log, streams=("bookmarks",))
+
+    assert report.finished == ["bookmarks"]
+    expected = expected_rows(tenant, SANDBOX_NOW, streams=("bookmarks",))["bookmarks"]
+    assert_matches(
+        operations.table,
+        {"bookmarks": {key: row for key, row in expected.items() if row["creator"] not in unreachable}},
+    )
+    warnings = log.texts("warning")
+    assert len(warnings) == len(unreachable)
+    assert all(any(repr(name) in text and "ASCII" in text for text in warnings) for name in unreachable)

@@ -1,7 +1,12 @@
 """Acting as another user: by username or by e-mail address, and how Egnyte refuses deactivated, deleted and
-unknown users; users deleted right after the first users page listed them."""
+unknown users; users deleted right after a users page listed them; userNames that are not ASCII."""
 
 from __future__ import annotations
+
+import pytest
+
+from egnyte_sandbox import SandboxConfig
+from egnyte_sandbox.cli import config_from, parser
 
 from .helpers import bearer, fetch_all_users, open_sandbox, password_token
 
@@ -66,3 +71,45 @@ async def test_users_deleted_right_after_the_first_users_page_listed_them() -> N
         assert len(departed) == 2 and tenant.user_count == 28  # only after the first page served
     async with open_sandbox(users=30) as sbx:
         assert len(await fetch_all_users(sbx.client, count=10)) == 30 and sbx.state.departed == []
+
+
+@pytest.mark.parametrize("mode", ["unicode", "unicode_email"])
+async def test_usernames_that_are_not_ascii(mode: str) -> None:
+    async with open_sandbox(users=200, usernames=mode) as sbx:
+        tenant = sbx.state.tenant
+        users = await fetch_all_users(sbx.client)
+        odd = [u for u in users if not u["userName"].isascii()]
+        assert len(odd) > 20 and users[0]["userName"] == "admin"
+        assert {ch for u in odd for ch in u["userName"] if not ch.isascii()} & set("äöüéèłśåçãñ")  # accents...
+        assert any(not u["userName"][0].isascii() and u["userName"][0].isalpha() and ord(u["userName"][0]) > 0x2E80
+                   for u in odd)  # ...and other scripts  # fmt: skip
+        for user in odd:
+            assert user["email"].isascii() == (mode == "unicode")
+            assert tenant.find_user(user["userName"]) == user
+            assert tenant.users.find_by("email", user["email"]) is not None
+        # The same people as with ASCII userNames, under other names; what only their names feed keeps them.
+        async with open_sandbox(users=200) as plain:
+            ascii_users = await fetch_all_users(plain.client)
+        assert [u["id"] for u in users] == [u["id"] for u in ascii_users]
+        assert all(u["userName"].isascii() and u["email"].isascii() for u in ascii_users)
+        assert [u["email"] for u in users if u["userName"].isascii()] == [
+            u["email"] for u, a in zip(users, ascii_users, strict=True) if u["userName"].isascii()
+        ]
+        if mode == "unicode":
+            assert [u["email"] for u in users] == [u["email"] for u in ascii_users]
+            active = next(u for u in odd if u["active"])
+            acted = await sbx.client.get(BOOKMARKS, headers={"X-Egnyte-Act-As-Email": active["email"]})
+            assert acted.json()["bookmarks"] == tenant.bookmarks_of(active["userName"])
+            filtered = await sbx.client.get(
+                "/pubapi/v2/users", params={"filter": f'userName eq "{active["userName"]}"'}
+            )
+            assert filtered.json()["resources"] == [active]
+
+
+def test_the_command_line_sets_the_new_switches() -> None:
+    config = config_from(parser().parse_args(["--usernames", "unicode", "--users-deleted-after-listing", "3"]))
+    assert (config.usernames, config.users_deleted_after_listing) == ("unicode", 3)
+    with pytest.raises(ValueError, match="usernames"):
+        SandboxConfig(usernames="emoji")
+    with pytest.raises(ValueError, match="users_deleted_after_listing"):
+        SandboxConfig(users_deleted_after_listing=-1)
