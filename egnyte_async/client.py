@@ -246,7 +246,8 @@ class EgnyteClient:
     ) -> httpx.Response:
         """One attempt: the GET and the same-origin redirects it leads to, each answer read to its last byte, all
         within `request_timeout_seconds` (httpx's own timeouts bound each read, not the whole answer)."""
-        headers = {"X-Egnyte-Act-As": act_as} if act_as else {}
+        # Acting as a user: by e-mail address when the value holds an @, as python-egnyte does.
+        headers = {("X-Egnyte-Act-As-Email" if "@" in act_as else "X-Egnyte-Act-As"): act_as} if act_as else {}
         request = self._http.build_request("GET", path, params=params, headers=headers)
         timeout = self.settings.request_timeout_seconds
         try:

@@ -52,6 +52,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-paths", default="", help="comma-separated path prefixes that may fault")
     p.add_argument("--slow-s", type=float, default=60.0)
     p.add_argument("--churn", type=int, default=0, help="mutations applied before each list request")
+    p.add_argument(
+        "--users-deleted-after-listing",
+        type=int,
+        default=0,
+        help="users of the first users page deleted once it is served",
+    )
+    p.add_argument("--usernames", choices=CHOICES["usernames"], default="ascii")
     p.add_argument("--items-per-page", choices=CHOICES["items_per_page"], default="returned")
     p.add_argument("--over-max-count", choices=CHOICES["over_max_count"], default="clamp")
     p.add_argument("--user-id-type", choices=CHOICES["user_id_type"], default="number")
@@ -116,6 +123,8 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         optional_user_dates=not args.no_optional_user_dates,
         v1_error_style=args.v1_error_style,
         churn_per_list_request=args.churn,
+        users_deleted_after_listing=args.users_deleted_after_listing,
+        usernames=args.usernames,
         record_requests=not args.no_record_requests,
         faults=faults,
     )

@@ -41,6 +41,7 @@ CHOICES: dict[str, tuple[object, ...]] = {
     "invalid_token_style": ("html", "json", "403"),
     "v1_error_style": ("errors", "inputErrors", "message", "text", "html"),
     "bookmarks_offset_base": (0, 1),
+    "usernames": ("ascii", "unicode", "unicode_email"),
 }
 
 ANCHOR = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -141,6 +142,8 @@ class SandboxConfig:
     optional_user_dates: bool = True
     userinfo_email: bool = True
     v1_error_style: str = "errors"
+    usernames: str = "ascii"
+    users_deleted_after_listing: int = 0
     churn_per_list_request: int = 0
     record_requests: bool = True
     request_log_limit: int | None = 100_000
@@ -161,6 +164,7 @@ class SandboxConfig:
             "bookmarks_per_user",
             "churn_per_list_request",
             "note_message_chars",
+            "users_deleted_after_listing",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")

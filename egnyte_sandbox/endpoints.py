@@ -44,17 +44,30 @@ def sandbox(request: Request) -> SandboxState:
 
 
 def acting_user(request: Request) -> str:
-    """The user the request acts for: the token's, or the one named in X-Egnyte-Act-As (admins only)."""
+    """The user the request acts for: the token's, or the one named in X-Egnyte-Act-As (by username) or
+    X-Egnyte-Act-As-Email (by e-mail address, python-egnyte's form), for admins only.
+
+    Acting as a user who does not exist (deleted since they were listed, say) is a 404; acting as a deactivated
+    user a 400 "User X is not active".
+    """
     state = sandbox(request)
     token: AccessToken = request.scope["sandbox.token"]
-    act_as = request.headers.get("x-egnyte-act-as")
-    if not act_as or act_as == token.username:
+    by_name = request.headers.get("x-egnyte-act-as")
+    by_email = request.headers.get("x-egnyte-act-as-email")
+    if not (by_name or by_email) or by_name == token.username:
+        return token.username
+    users = state.tenant.users
+    entry = users.find(by_name) if by_name else users.find_by("email", by_email or "")
+    if entry is not None and users.identity(entry[0]).username == token.username:
         return token.username
     if not state.tenant.is_admin(token.username):
         raise ApiError(403, "Only administrators can act as another user.")
-    if state.tenant.user_entry(act_as) is None:
-        raise ApiError(400, f"User {act_as} does not exist.")
-    return act_as
+    if entry is None:
+        raise ApiError(404, f"User {by_name or by_email} not found.")
+    username = users.identity(entry[0]).username
+    if not users.is_active(entry):
+        raise ApiError(400, f"User {username} is not active.")
+    return username
 
 
 def require_admin(request: Request) -> str:
@@ -73,7 +86,12 @@ def list_response(request: Request, payload: dict[str, Any], key: str) -> Respon
     if state.remember_pages:
         # "The same listing" is the path, the caller and every parameter except the paging ones.
         params = {k: v for k, v in request.query_params.items() if k not in ("startIndex", "count", "offset")}
-        stream = (request.url.path, request.scope["sandbox.token"].value, request.headers.get("x-egnyte-act-as"))
+        stream = (
+            request.url.path,
+            request.scope["sandbox.token"].value,
+            request.headers.get("x-egnyte-act-as"),
+            request.headers.get("x-egnyte-act-as-email"),
+        )
         listing = (*stream, tuple(sorted(params.items())))
         previous = state.last_pages.get(listing)
         if fault == "repeat_page" and previous is not None:
@@ -113,7 +131,10 @@ async def list_users(request: Request) -> Response:
         entry = tenant.users.find_by(match.group(1).lower(), match.group(2))
         matches = [tenant.users.record(entry[0])] if entry else []
         return scim_envelope(request, len(matches), page, matches[page.start : page.start + page.count])
-    return scim_envelope(request, tenant.user_count, page, tenant.users_page(page.start, page.count))
+    listed = tenant.users_page(page.start, page.count)
+    served = scim_envelope(request, tenant.user_count, page, listed)
+    state.delete_listed_users(page.start, len(listed))
+    return served
 
 
 @endpoint(version=2)

@@ -29,6 +29,8 @@ class SandboxState:
     requests: list[RequestRecord] = field(default_factory=list)
     last_pages: dict[tuple[object, ...], bytes] = field(default_factory=dict)
     received: int = 0
+    departed: list[str] = field(default_factory=list)
+    """Users deleted right after the first users page listed them (`users_deleted_after_listing`), by username."""
     """Requests numbered so far (never reset, so a fault schedule stays valid across stats resets)."""
 
     def __post_init__(self) -> None:
@@ -45,6 +47,7 @@ class SandboxState:
         self.limiter = RateLimiter(cfg.qps_limit, cfg.daily_quota, cfg.clock, cfg.accesstoken_headers)
         self.faults = FaultInjector(cfg.faults, cfg.seed)
         self.churn_rng = random.Random(salt(cfg.seed, "churn"))
+        self.departure_rng = random.Random(salt(cfg.seed, "departures"))
         plan = cfg.faults
         # Previous pages are only worth keeping when a repeat_page fault can actually be drawn.
         self.remember_pages = "repeat_page" in plan.scheduled_kinds() or (plan.rate > 0 and "repeat_page" in plan.kinds)
@@ -100,6 +103,17 @@ class SandboxState:
         count = self.config.churn_per_list_request
         if count:
             self.stats.churn_mutations += self.tenant.churn(resource, count, self.churn_rng, username)
+
+    def delete_listed_users(self, start: int, count: int) -> None:
+        """After the first users page served: `users_deleted_after_listing` of the users it listed (never the
+        admin) are deleted, as if removed while a sync was reading them, so acting as them is now a 404."""
+        wanted = self.config.users_deleted_after_listing
+        if not wanted or not count or self.departed:
+            return
+        users = self.tenant.users
+        positions = [p for p in range(start, start + count) if users.index.at(p)[0] != users.admin_ordinal]
+        for position in sorted(self.departure_rng.sample(positions, min(wanted, len(positions))), reverse=True):
+            self.departed.append(self.tenant.remove_user(position)["userName"])
 
     def reset_stats(self) -> None:
         self.stats.reset()

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-RECORDED_HEADERS = ("authorization", "x-egnyte-act-as", "content-type", "user-agent")
+RECORDED_HEADERS = ("authorization", "x-egnyte-act-as", "x-egnyte-act-as-email", "content-type", "user-agent")
 
 
 @dataclass

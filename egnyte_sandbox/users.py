@@ -8,6 +8,7 @@ name from the pools, the username and e-mail built from the id, and dates from p
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -105,6 +106,8 @@ class UserStore:
         self._attr_salt = salt(config.seed, "user-attributes")
         self._string_ids = config.user_id_type == "string"
         self._optional_dates = config.optional_user_dates
+        self._unicode_usernames = config.usernames != "ascii"
+        self._unicode_emails = config.usernames == "unicode_email"
         self._templates = _templates(config.seed, config.optional_user_dates)
         self._prefixes = _external_prefixes(config.seed)
         external = pools.email_domains
@@ -122,21 +125,26 @@ class UserStore:
         jitter = (((i ^ self._salt) * GOLDEN) & MASK64) >> 55
         return USER_ID_BASE + (i + 1) * USER_ID_STRIDE + jitter
 
-    def _names(self, h: int, ordinal: int) -> tuple[str, str, str | None]:
+    def _names(self, h: int, ordinal: int) -> tuple[str, str, str, str | None]:
+        """(userName, the e-mail's local part, given name, family name or None)."""
         pools = self.pools
         locale = pools.locale_by_byte[(h >> 10) & 255]
         givens, families = pools.people[locale], pools.families[locale]
         given, given_slug = givens[(h >> 18) % len(givens)]
         family, family_slug = families[(h >> 26) % len(families)]
         if ordinal == self.admin_ordinal:
-            username = self.config.admin_username
+            username = login = self.config.admin_username
         else:
-            username = (
-                f"{given_slug[:1]}{family_slug}{ordinal - USER_ID_BASE}"
-                if family_slug
-                else f"user{ordinal - USER_ID_BASE}"
-            )
-        return username, given, family if (h >> 34) & 63 else None
+            number = ordinal - USER_ID_BASE
+            login = f"{given_slug[:1]}{family_slug}{number}" if family_slug else f"user{number}"
+            username = login
+            if self._unicode_usernames:
+                # The name's own letters, accents and scripts included; the e-mail keeps the ASCII login.
+                family_letters = letters(family)
+                username = f"{letters(given)[:1]}{family_letters}{number}" if family_letters else f"user{number}"
+                if self._unicode_emails:
+                    login = username
+        return username, login, given, family if (h >> 34) & 63 else None
 
     def _template(self, h: int, ordinal: int) -> _Template:
         if ordinal == self.admin_ordinal:
@@ -145,7 +153,7 @@ class UserStore:
 
     def identity(self, ordinal: int) -> Identity:
         h = mix64(ordinal ^ self._attr_salt)
-        username, given, family = self._names(h, ordinal)
+        username, _, given, family = self._names(h, ordinal)
         return Identity(ordinal, username, given, family, self._template(h, ordinal).user_type == "admin")
 
     def record(self, ordinal: int) -> dict[str, Any]:
@@ -163,13 +171,13 @@ class UserStore:
         h = mix64(ordinal ^ self._attr_salt)
         h2 = (h * GOLDEN) & MASK64
         template = self._template(h, ordinal)
-        username, given, family = self._names(h, ordinal)
+        username, login, given, family = self._names(h, ordinal)
         local = ordinal - USER_ID_BASE
         user = template.fields.copy()
         user["id"] = str(ordinal) if string_ids else ordinal
         user["userName"] = username
         user["externalId"] = self._prefixes[h2 >> 56] + f"{local:012x}"
-        user["email"] = f"{username}@{self._domains[(h2 >> 52) & 15]}"
+        user["email"] = f"{login}@{self._domains[(h2 >> 52) & 15]}"
         if family is None:
             user["name"] = {"formatted": given, "givenName": given}
         else:
@@ -203,26 +211,37 @@ class UserStore:
         """The current user with this username, if any (usernames end with the id's offset, so no scan)."""
         if username == self.config.admin_username:
             return self.index.base_entry(0)
-        match = _TRAILING_DIGITS.search(username)
-        if not match:
-            return None
-        entry = self.index.contains(USER_ID_BASE + int(match.group(1)))
+        entry = self._by_number(username)
         if entry is None or self.identity(entry[0]).username != username:
             return None
         return entry
+
+    def _by_number(self, text: str) -> Entry | None:
+        """The current user whose id's offset ends `text` (usernames and e-mail logins end with it)."""
+        match = _TRAILING_DIGITS.search(text)
+        return self.index.contains(USER_ID_BASE + int(match.group(1))) if match else None
+
+    def is_active(self, entry: Entry) -> bool:
+        return bool(self.record(entry[0])["active"])
 
     def find_by(self, attribute: str, value: str) -> Entry | None:
         """Lookup for the SCIM `filter` forms Egnyte supports: userName, email and externalId `eq`."""
         if attribute == "username":
             return self.find(value)
         if attribute == "email":
-            entry = self.find(value.partition("@")[0])
+            login = value.partition("@")[0]
+            entry = self.index.base_entry(0) if login == self.config.admin_username else self._by_number(login)
             return entry if entry and self.record(entry[0])["email"] == value else None
         if attribute == "externalid":
             match = _HEX_TAIL.search(value.lower())
             entry = self.index.contains(USER_ID_BASE + int(match.group(1), 16)) if match else None
             return entry if entry and self.record(entry[0])["externalId"] == value else None
         raise ValueError(attribute)
+
+
+def letters(text: str) -> str:
+    """The lower-case letters of `text`, in any script, accents kept (a userName in the `unicode` variants)."""
+    return "".join(ch for ch in unicodedata.normalize("NFC", text.lower()) if ch.isalpha())
 
 
 @lru_cache(maxsize=16)

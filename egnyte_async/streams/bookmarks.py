@@ -2,6 +2,11 @@
 
 The users come from their own SCIM scan (one call per 100 users, a small price next to a call per user), and the
 users of a page are listed concurrently. The position advances user by user.
+
+Users the listing says are deactivated are not asked (Egnyte cannot act as them); a user Egnyte refuses
+(deactivated or deleted since the listing: 400, 404) is skipped with a warning. Only bare 403s for the first users
+asked, before any listing succeeded, mean the token lacks the right to act as users. A userName that is not ASCII
+cannot be sent in a header: such a user is acted as by e-mail address, or skipped.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ BOOKMARKS = Table(
         "extra": "JSON",
     },
 )
-#: Users whose bookmarks could not be listed, in a row from the start, before the token is judged to lack the right.
+#: Active users refused with a bare 403 before any user's bookmarks were listed, before the token is judged to lack
+#: the administrator's right to act as users (a 400 "not active" or a 404 concerns only the user it names).
 FAILURES_BEFORE_GIVING_UP = 3
 
 
@@ -99,11 +105,47 @@ def _username(user: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+def _deactivated(user: dict[str, Any]) -> bool:
+    """Whether the users listing says the user is deactivated (`active` false, as a boolean, text or number)."""
+    active = user.get("active")
+    if isinstance(active, str):
+        return active.strip().lower() == "false"
+    return active is False or (type(active) is int and active == 0)
+
+
+def _act_as(user: dict[str, Any], username: str) -> str | None:
+    """Whom to act as: the username, or when it is not ASCII (a header value must be) the user's e-mail address,
+    which the client sends as `X-Egnyte-Act-As-Email` (python-egnyte's form); None when neither can be sent."""
+    if username.isascii() and username.isprintable():
+        return username
+    email = user.get("email")
+    if isinstance(email, str) and email.isascii() and email.isprintable() and "@" in email:
+        return email
+    return None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A user whose bookmarks are not listed this sync, and why."""
+
+    reason: str
+    #: Egnyte refused with a bare 403: evidence that the token may not act as users, unlike a 400 "not active"
+    #: or a 404 (a user deactivated or deleted since the users listing), which only concern that user.
+    denied: bool = False
+    #: Deactivated in the users listing: not asked at all (nobody can act as them).
+    deactivated: bool = False
+
+
+#: Deactivated users named in the summary line; the rest are counted.
+NAMED_IN_SUMMARY = 20
+
+
 async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Batch]:
     users = Scanner(ctx.client, users_listing(ctx.page_size), ctx.window, ctx.log)
     last_done = state.after_user_id
     listed = 0
-    failed: list[str] = []
+    denied: list[str] = []
+    deactivated: dict[str, None] = {}
     cap = PageCap.from_state(state.page_cap)  # learnt once, shared by every user's listing, kept
     offset_base = state.offset_base
 
@@ -113,12 +155,18 @@ async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Ba
             offset_base = 1
             ctx.log.info("bookmarks: Egnyte refused offset 0; its bookmark offsets count from 1 here")
 
-    async def bookmarks_of(user: dict[str, Any]) -> list[dict[str, Any]] | None:
-        nonlocal listed
+    async def bookmarks_of(user: dict[str, Any]) -> list[dict[str, Any]] | Skipped:
         username = _username(user)
         if username is None:
-            ctx.log.warning(f"bookmarks: user {user.get('id')} has no userName; their bookmarks cannot be listed")
-            return None
+            return Skipped(f"user {user.get('id')} has no userName; their bookmarks cannot be listed")
+        if _deactivated(user):
+            return Skipped("deactivated", deactivated=True)
+        act_as = _act_as(user, username)
+        if act_as is None:
+            return Skipped(
+                f"skipped the bookmarks of {username!r}: Egnyte can only act as a user named in ASCII (an HTTP "
+                "header), and neither their userName nor their e-mail address is"
+            )
         found: list[dict[str, Any]] = []
         try:
             while True:
@@ -130,39 +178,67 @@ async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Ba
                     base,
                     ctx.page_size,
                     parse_bookmarks_page,
-                    act_as=username,
+                    act_as=act_as,
                 )
                 try:
                     async for page in Scanner(ctx.client, listing, 1, ctx.log, cap).pages(Position(base)):
                         found.extend(page.items)
                 except UnexpectedResponseError as error:
                     # Egnyte's own words must blame the offset: the request's name says "offset" too, and a
-                    # 400 for a user deleted meanwhile must not switch every later listing to 1-based offsets.
+                    # 400 for a user deactivated meanwhile must not switch every later listing to 1-based offsets.
                     if error.status == 400 and base == 0 and not found and "offset" in error.detail.lower():
                         use_one_based_offsets()
                         continue
                     raise
                 break
-        except (PermissionDeniedError, NotFoundError, UnexpectedResponseError) as error:
-            failed.append(username)
-            if listed == 0 and len(failed) >= FAILURES_BEFORE_GIVING_UP:
-                raise PermissionDeniedError(
-                    f"bookmarks: could not list the bookmarks of {', '.join(failed)} ({error}). Listing other users' "
-                    "bookmarks needs an administrator's token (it acts as each user); use one, or set "
-                    "enable_bookmarks to false."
-                ) from error
-            ctx.log.warning(f"bookmarks: skipped the bookmarks of {username}: {error}")
-            return None
-        listed += 1
+        except PermissionDeniedError as error:
+            return Skipped(f"skipped the bookmarks of {username}: {error}", denied=True)
+        except NotFoundError:
+            return Skipped(
+                f"skipped the bookmarks of {username}: Egnyte no longer knows this user (404: deleted since the "
+                "users were listed?)"
+            )
+        except UnexpectedResponseError as error:
+            return Skipped(f"skipped the bookmarks of {username}: Egnyte refused to act as them ({error})")
         return list({record_key(bookmark): bookmark for bookmark in found}.values())  # pages overlap by one
 
-    async for page in users.pages(state.scan or Position(FIRST_INDEX)):
-        items = unprocessed(page.items, page.start.tail, last_done)
-        last_done = None
-        async for user, found in ordered_map(items, bookmarks_of, ctx.fan_out):
-            rows = map_records(BOOKMARKS, found or [], map_bookmark, ctx.log, _username(user))
-            yield Batch(rows, BookmarksState(page.start, user.get("id"), offset_base, cap.to_state()))
-        yield Batch([], BookmarksState(None if page.last else page.after, None, offset_base, cap.to_state()))
+    try:
+        async for page in users.pages(state.scan or Position(FIRST_INDEX)):
+            items = unprocessed(page.items, page.start.tail, last_done)
+            last_done = None
+            async for user, found in ordered_map(items, bookmarks_of, ctx.fan_out):
+                # Judged in the users' order, not in the order the listings finish, so the verdict is the same
+                # however the concurrent calls complete.
+                if isinstance(found, Skipped):
+                    if found.deactivated:
+                        deactivated.setdefault(_username(user) or str(user.get("id")))  # once, however often listed
+                    elif found.denied and listed == 0:
+                        denied.append(_username(user) or str(user.get("id")))
+                        if len(denied) >= FAILURES_BEFORE_GIVING_UP:
+                            raise PermissionDeniedError(
+                                f"bookmarks: Egnyte denied access to the bookmarks of {', '.join(denied)}, the first "
+                                f"users asked, and allowed it for none ({found.reason}). Listing other "
+                                "users' bookmarks needs an administrator's token (it acts as each user); use one, "
+                                "or set enable_bookmarks to false."
+                            )
+                        ctx.log.warning(f"bookmarks: {found.reason}")
+                        continue  # the position stays before this user until the token is known to be allowed
+                    else:
+                        ctx.log.warning(f"bookmarks: {found.reason}")
+                    found = []
+                else:
+                    listed += 1
+                rows = map_records(BOOKMARKS, found, map_bookmark, ctx.log, _username(user))
+                yield Batch(rows, BookmarksState(page.start, user.get("id"), offset_base, cap.to_state()))
+            yield Batch([], BookmarksState(None if page.last else page.after, None, offset_base, cap.to_state()))
+    finally:
+        if deactivated:
+            named = ", ".join(list(deactivated)[:NAMED_IN_SUMMARY])
+            more = f" and {len(deactivated) - NAMED_IN_SUMMARY} more" if len(deactivated) > NAMED_IN_SUMMARY else ""
+            ctx.log.info(
+                f"bookmarks: not listed for {len(deactivated)} deactivated user(s) (Egnyte cannot act as them; "
+                f"their bookmarks synced earlier are kept): {named}{more}"
+            )
 
 
 STREAM = Stream(NAME, (BOOKMARKS,), read_state, produce)

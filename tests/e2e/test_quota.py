@@ -59,7 +59,7 @@ def test_a_tenant_larger_than_a_days_quota_is_finished_by_successive_syncs_withi
     assert len(syncs) > 4 and len(days) >= 2, syncs  # more than a day's quota: several days of syncs
     assert sum(spent for _, spent, *_ in syncs) > 40
     compared = assert_matches(operations.table, expected_rows(sandbox.tenant, SANDBOX_NOW))
-    assert compared == len(operations.committed) > 200
+    assert compared == len(operations.committed) > 190  # (deactivated users have no listable bookmarks)
 
 
 def test_egnytes_over_rate_answer_stops_the_sync_cleanly_and_the_next_sync_continues_where_it_stopped():

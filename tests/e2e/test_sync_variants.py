@@ -40,6 +40,7 @@ VARIANTS = {
     "no optional user dates": {"optional_user_dates": False},
     "lower page caps": {"scim_max_count": 40, "notes_max_count": 30, "bookmarks_max_count": 1},
     "v1 errors as text": {"v1_error_style": "text"},
+    "userNames not in ASCII": {"usernames": "unicode"},
 }
 
 

@@ -134,7 +134,7 @@ async def test_act_as_rules() -> None:
     async with open_sandbox() as sbx:
         users = [u for u in sbx.state.tenant.iter_users() if u["userType"] == "standard"]
         unknown = await sbx.client.get("/pubapi/v1/bookmarks", headers={"X-Egnyte-Act-As": "ghost"})
-        assert unknown.status_code == 400 and unknown.json()["errors"][0]["code"] == "400"
+        assert unknown.status_code == 404 and unknown.json()["errors"][0]["code"] == "404"
         token = (await password_token(sbx.client, users[0]["userName"]))["access_token"]
         forbidden = await sbx.client.get(
             "/pubapi/v1/bookmarks", headers={**bearer(token), "X-Egnyte-Act-As": users[1]["userName"]}

@@ -80,7 +80,7 @@ async def test_date_formats_in_every_body(fmt: str) -> None:
         users = (await sbx.client.get("/pubapi/v2/users")).json()["resources"]
         notes = (await sbx.client.get(NOTES)).json()["notes"]
         marks = []
-        for user in users:
+        for user in (u for u in users if u["active"]):  # a deactivated user cannot be acted as
             acting = {"X-Egnyte-Act-As": user["userName"]}
             marks += (await sbx.client.get("/pubapi/v1/bookmarks", headers=acting)).json()["bookmarks"]
             if len(marks) > 5:
