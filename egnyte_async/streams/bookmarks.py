@@ -32,6 +32,7 @@ from egnyte_async.pagination import (
     unprocessed,
 )
 from egnyte_async.schema import Table
+from egnyte_async.state import read_id, report_unreadable
 from egnyte_async.streams.base import Stream
 from egnyte_async.streams.context import StreamContext, map_records
 from egnyte_async.streams.scan_state import read_scan
@@ -85,12 +86,17 @@ class BookmarksState:
 
 def read_state(raw: Mapping[str, Any], log: Log) -> BookmarksState:
     scan = read_scan(raw, NAME, FIRST_INDEX, log)
-    return BookmarksState(
-        scan,
-        raw.get("after_user_id") if scan is not None else None,
-        1 if raw.get("offset_base") == 1 else 0,
-        PageCap.from_state(raw.get("page_cap")).to_state(),
-    )
+    after = read_id(raw, "after_user_id", NAME, log, "the users of that page are listed again")
+    offset_base = raw.get("offset_base", 0)
+    if type(offset_base) is not int or offset_base not in (0, 1):
+        report_unreadable(log, NAME, "'offset_base'", offset_base, "offsets are learnt again", "not 0 or 1")
+        offset_base = 0
+    page_cap = raw.get("page_cap", {})
+    if not isinstance(page_cap, dict):
+        report_unreadable(log, NAME, "'page_cap'", page_cap, "the page cap is learnt again")
+        page_cap = {}
+    learnt = PageCap.from_state(page_cap).to_state()
+    return BookmarksState(scan, after if scan is not None else None, offset_base, learnt)
 
 
 def parse_bookmarks_page(body: Any) -> Page:

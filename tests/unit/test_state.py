@@ -203,7 +203,7 @@ PARTS: dict[tuple[str, ...], tuple[st.SearchStrategy, tuple[str, ...]]] = {
     **_scanning("bookmarks"),
 }  # fmt: skip
 #: Parts that bookmarks.py still reads silently (a value it cannot use is replaced by its default without a word).
-SILENT_BOOKMARKS_PARTS = {
+BOOKMARKS_PARTS = {
     ("streams", "bookmarks", "after_user_id"): (garbage(lambda v: v is None or type(v) in (str, int)),
                                                 ("bookmarks", "after_user_id")),
     ("streams", "bookmarks", "offset_base"): (garbage(lambda v: v in (0, 1) and type(v) is int),
@@ -260,17 +260,14 @@ def test_a_full_state_reads_without_a_word():
     assert log.lines == []
 
 
-PART_PARAMS = [pytest.param(path, id=".".join(path)) for path in PARTS] + [
-    pytest.param(path, id=".".join(path), marks=pytest.mark.xfail(strict=True, reason="bookmarks.py reads it silently"))
-    for path in SILENT_BOOKMARKS_PARTS
-]
+PART_PARAMS = [pytest.param(path, id=".".join(path)) for path in (*PARTS, *BOOKMARKS_PARTS)]
 
 
 @pytest.mark.parametrize("path", PART_PARAMS)
 @given(data=st.data())
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
 def test_garbage_in_any_part_of_the_state_restarts_that_part_with_a_warning_naming_it(path, data):
-    strategy, words = {**PARTS, **SILENT_BOOKMARKS_PARTS}[path]
+    strategy, words = {**PARTS, **BOOKMARKS_PARTS}[path]
     value = data.draw(strategy, label=".".join(path))
     log = RecordingLog()
     sync = new_sync(put(full_state(), path, value), log)  # never raises
