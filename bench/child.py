@@ -110,6 +110,25 @@ def sink_alone(scenario: Scenario, base_url: str, token: str, workdir: Path) -> 
     }
 
 
+def generated_sink(scenario: Scenario, workdir: Path) -> dict[str, Any]:
+    """The core alone, fed made-up notes as long as the scenario's and as many as its tenant's first sync writes."""
+    from bench.core_sink import generated_notes_connector, prepare_core, rows_in_warehouse, run_core
+    from egnyte_async.pipeline import Tuning
+
+    project = prepare_core(workdir)
+    rows, chars = scenario.tenant.synced_notes, scenario.tenant.note_chars
+    with Stopwatch() as watch:
+        counts = run_core(generated_notes_connector(rows, chars, Tuning().checkpoint_chars), project, {})
+    return {
+        "wall_s": watch.wall_s,
+        "cpu_s": watch.cpu_s,
+        "records": counts.get("Upserts", 0),
+        "core_counts": counts,
+        "rows_by_table": rows_in_warehouse(project),
+        "checkpoints": counts.get("Checkpoints", 0),
+    }
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set (VmHWM), in MB.
 
@@ -137,6 +156,8 @@ def main(argv: list[str]) -> int:
         result = duckdb_sync(scenario, base_url, token, workdir)
     elif scenario.sink == "duckdb-alone":
         result = sink_alone(scenario, base_url, token, workdir)
+    elif scenario.sink == "duckdb-generated":
+        result = generated_sink(scenario, workdir)
     else:
         raise SystemExit(f"unknown sink {scenario.sink!r}")
     result["peak_rss_mb"] = peak_rss_mb()

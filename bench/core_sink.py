@@ -57,6 +57,30 @@ def run_core(connector: Any, project: Path, configuration: dict[str, str]) -> di
     return dict(core_adapter.run(connector, str(project), configuration, {}) or {})
 
 
+def generated_notes_connector(rows: int, chars: int, checkpoint_chars: int) -> Any:
+    """A connector that writes `rows` notes of `chars` characters, made up as it goes, checkpointing every
+    `checkpoint_chars` characters like the Egnyte connector: what the sink alone does with long texts, with no
+    network and nothing held on the connector's side."""
+    from fivetran_connector_sdk import Connector
+    from fivetran_connector_sdk import Operations as op
+
+    def schema(configuration: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"table": "notes", "primary_key": ["id"], "columns": {"id": "STRING", "note_text": "STRING"}}]
+
+    def update(configuration: dict[str, Any], state: dict[str, Any]) -> None:
+        held = 0
+        for number in range(rows):
+            text = (f"note {number} " * (chars // 6 + 1))[:chars]
+            op.upsert("notes", {"id": f"n{number}", "note_text": text})
+            held += chars
+            if held >= checkpoint_chars:
+                op.checkpoint({"written": number + 1})
+                held = 0
+        op.checkpoint({"written": rows})
+
+    return Connector(update=update, schema=schema)
+
+
 def replaying_connector(operations: list[tuple[str, Any, Any]]) -> Any:
     """A connector with the real schema whose update() only replays recorded upserts and checkpoints: the sink alone."""
     from fivetran_connector_sdk import Connector

@@ -25,6 +25,8 @@ SETTINGS_MAX_RPS = 1000.0
 UNPACED_RPS = 1_000_000.0
 #: The longest notes of the memory-by-text scenario (Egnyte caps nothing; 300,000 characters is a long comment).
 LONG_NOTE_CHARS = 300_000
+#: The share of the sandbox's notes a first sync (initial_sync_days = 365) reads: 3,048 of 6,400, measured.
+FIRST_SYNC_NOTES_SHARE = 3_048 / 6_400
 LATENCY_MS = 100
 JITTER_MS = 20
 ALL_STREAMS = ("users", "groups", "notes", "bookmarks")
@@ -72,6 +74,11 @@ class Tenant:
         return cls(users=1, notes=notes, streams=("notes",), note_chars=chars)
 
     @property
+    def synced_notes(self) -> int:
+        """About how many notes a first sync (365 days) writes: the sandbox spreads notes over its history."""
+        return round(self.notes * FIRST_SYNC_NOTES_SHARE)
+
+    @property
     def label(self) -> str:
         if self.note_chars:
             return f"{_k(self.notes)} notes of {_k(self.note_chars)} characters"
@@ -98,7 +105,9 @@ class Scenario:
     name: str
     group: str
     tenant: Tenant
-    sink: str = "null"  # "null", "duckdb" (the connector through the SDK core) or "duckdb-alone" (replayed rows)
+    #: "null", "duckdb" (the connector through the SDK core), "duckdb-alone" (replayed rows) or "duckdb-generated"
+    #: (made-up long notes written straight into the core)
+    sink: str = "null"
     server_limit: float | None = None
     requests_per_second: float = UNPACED_RPS
     concurrency: int = DEFAULT_CONCURRENCY
@@ -168,9 +177,12 @@ def _unlimited(plan: Plan, *, ceiling: int, small: int, large: int, mixed: int, 
     plan.add(Scenario(f"memory-duckdb-{_k(small)}", "memory", Tenant.users_only(small), sink="duckdb", **duck))
     for users in (small, large):
         plan.add(Scenario(f"memory-null-{_k(users)}", "memory", Tenant.users_only(users), timeout_s=600.0))
-    # About 3,000 of these notes fall within the first sync's 365 days: 0.9 GB of text through the DuckDB sink.
+    # About 3,000 of these notes fall within the first sync's 365 days: 0.9 GB of text. The connector alone (null
+    # sink) against the target; through the DuckDB sink; and the DuckDB sink alone, fed made-up notes as long.
     long_notes = Tenant.long_notes(6_400, LONG_NOTE_CHARS)
-    plan.add(Scenario("memory-long-notes", "memory-text", long_notes, sink="duckdb", **duck))
+    plan.add(Scenario("memory-long-notes-null", "memory-text", long_notes, timeout_s=600.0))
+    plan.add(Scenario("memory-long-notes-duckdb", "memory-text", long_notes, sink="duckdb", **duck))
+    plan.add(Scenario("memory-long-notes-sink-alone", "memory-text", long_notes, sink="duckdb-generated", **duck))
 
 
 def full_plan() -> Plan:

@@ -170,7 +170,7 @@ def _derive(scenario: Scenario, measured: dict[str, Any]) -> dict[str, Any]:
     """
     wall = measured["wall_s"]
     measured["records_per_s"] = measured["records"] / wall if wall > 0 else 0.0
-    if scenario.sink == "duckdb-alone":
+    if scenario.sink in ("duckdb-alone", "duckdb-generated"):
         measured["timed_requests"] = measured["requests_per_s"] = measured["admitted_per_s"] = None
     else:
         measured["timed_requests"] = measured["requests"]
