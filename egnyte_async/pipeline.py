@@ -301,7 +301,7 @@ class Sync:
                 else ""
             )
             where = "; ".join(
-                f"{name}: {report.progress[name].rows} rows this sync, {self.positions[name].describe()}"
+                f"{name}: {report.progress[name].rows} rows this sync; the next sync {self.positions[name].describe()}"
                 for name in report.stopped
             )
             throttle = self._client.stats.refused_throttle_s if self._client else None
@@ -312,7 +312,7 @@ class Sync:
                 else f"the request budget for this sync is spent ({self.budget.used} requests; daily_request_limit "
                 f"{self.settings.daily_request_limit}){resets}"
             )
-            self.log.warning(f"{why}. Stopped early: {where}. The next sync carries on from there.")
+            self.log.warning(f"{why}. Stopped early, everything fetched is written. {where}.")
 
 
 def _object(body: Any) -> Any:
