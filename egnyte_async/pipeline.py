@@ -105,7 +105,7 @@ class Sync:
         self.settings = settings
         self.tuning = tuning
         # Refuses a state of a newer release (StateVersionError) before any request; warns of any unreadable part.
-        self.state = SyncState.load(state, settings.streams, log)
+        self.state = SyncState.load(state, settings.streams, log, settings.tenant)
         self.operations = operations
         self.log = log
         self.transport = transport

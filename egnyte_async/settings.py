@@ -109,6 +109,12 @@ class Settings:
     enable_debug_logging: bool = False
     warnings: tuple[str, ...] = ()
 
+    @property
+    def tenant(self) -> str:
+        """The Egnyte host this configuration reads (`acme.egnyte.com`): the saved state is bound to it. The port is
+        left out, so the local sandbox, served on a new port each time, stays one tenant."""
+        return (urlsplit(self.base_url).hostname or self.base_url).lower()
+
     def __repr__(self) -> str:
         # Unlike the dataclass default, say whether each secret is set, without showing it.
         parts = []

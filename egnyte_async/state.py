@@ -1,6 +1,7 @@
 """The state Fivetran keeps between syncs: each stream's own part, the day's request count and the round.
 
     {"version": 1,
+     "tenant": "acme.egnyte.com",
      "streams": {"users": {"scan": {"index": 201, "tail": [...]}}, "notes": {"cursor": "...", ...}, ...},
      "quota": {"window_started": "2026-11-28T00:00:00Z", "calls": 412},
      "round_done": ["users", "notes"]}
@@ -101,17 +102,44 @@ def _version(saved: Mapping[str, Any], log: Log) -> None:
         )
 
 
+def _of_this_tenant(saved: Mapping[str, Any], tenant: str, log: Log) -> bool:
+    """Whether the saved state may be used for `tenant`. A state written for another Egnyte host must never be:
+    its positions and its quota count mean nothing here (another tenant's notes would be skipped, its spent budget
+    would stop this one). A state that names no tenant was written by an earlier release: it is taken as this one's.
+    """
+    written_for = saved.get("tenant")
+    if written_for is None or written_for == tenant:
+        return True
+    if isinstance(written_for, str):
+        log.warning(
+            f"state: the saved state was written for {written_for}, but configuration.json now names {tenant}: it "
+            f"is not used, and this sync starts afresh. Rows synced from {written_for} stay in the destination; to "
+            "clear them, reset the connection (`fivetran reset`, or `python3 dev.py sync --fresh` for the local demo)."
+        )
+    else:
+        report_unreadable(log, "state", "'tenant'", written_for, "the state is not used and this sync starts afresh")
+    return False
+
+
 class SyncState:
-    def __init__(self, streams: dict[str, dict[str, Any]], quota: Any, round_done: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        streams: dict[str, dict[str, Any]],
+        quota: Any,
+        round_done: set[str] | None = None,
+        tenant: str = "",
+    ) -> None:
+        self.tenant = tenant
         self.streams = streams
         #: The quota part as saved, for `budget.QuotaWindow.from_state` to read (and to judge).
         self.quota = quota
         self.round_done = round_done or set()
 
     @classmethod
-    def load(cls, state: Any, names: Iterable[str], log: Log) -> SyncState:
+    def load(cls, state: Any, names: Iterable[str], log: Log, tenant: str = "") -> SyncState:
         """Reads a saved state, keeping the parts of the streams in `names`; anything unreadable restarts that part
-        from scratch, with a warning, rather than failing. Raises StateVersionError for a newer release's state."""
+        from scratch, with a warning, rather than failing. A state of another tenant is not used at all. Raises
+        StateVersionError for a newer release's state."""
         known = tuple(names)
         saved: Mapping[str, Any] = {}
         if isinstance(state, Mapping):
@@ -119,6 +147,8 @@ class SyncState:
         elif state is not None:
             report_unreadable(log, "state", "state", state, "every stream starts afresh")
         _version(saved, log)
+        if not _of_this_tenant(saved, tenant, log):
+            saved = {}
         raw_streams = saved.get("streams")
         if raw_streams is not None and not isinstance(raw_streams, dict):
             report_unreadable(log, "state", "'streams'", raw_streams, "every stream starts afresh")
@@ -136,7 +166,7 @@ class SyncState:
             round_done = {name for name in done if name in known}
         elif done is not None:
             report_unreadable(log, "state", "'round_done'", done, "a new round of every enabled stream starts")
-        return cls(streams, saved.get("quota"), round_done)
+        return cls(streams, saved.get("quota"), round_done, tenant)
 
     def part(self, stream: str) -> dict[str, Any]:
         """The saved part of `stream` (a copy), for the stream to read."""
@@ -159,6 +189,7 @@ class SyncState:
     def to_dict(self, quota: dict[str, Any]) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
+            "tenant": self.tenant,
             "streams": copy.deepcopy(self.streams),
             "quota": quota,
             "round_done": sorted(self.round_done),

@@ -297,3 +297,38 @@ def test_garbage_in_every_part_at_once_never_fails_the_sync_and_is_reported(data
     for position in sync.positions.values():
         assert "resumes" not in position.describe()  # every scan under way was unreadable: each starts afresh
         json.dumps(position.to_state())
+
+
+# ---- the tenant a state belongs to -----------------------------------------------------------------------------
+
+
+def test_a_state_of_another_tenant_is_never_used_and_says_how_to_clear_the_old_rows():
+    saved = SyncState.load(full_state(), ALL, RecordingLog(), "demo.local").to_dict({"calls": 999})
+    log = RecordingLog()
+    state = SyncState.load(saved, ALL, log, "acme.egnyte.com")
+    assert state.streams == {} and state.quota is None and state.round_done == set()
+    (warning,) = log.texts("warning")
+    assert "written for demo.local" in warning and "acme.egnyte.com" in warning and "fivetran reset" in warning
+    assert state.to_dict({})["tenant"] == "acme.egnyte.com"
+
+
+def test_a_state_of_the_same_tenant_is_used():
+    saved = SyncState.load(full_state(), ALL, RecordingLog(), "acme.egnyte.com").to_dict({"calls": 5})
+    log = RecordingLog()
+    state = SyncState.load(saved, ALL, log, "acme.egnyte.com")
+    assert state.streams and state.quota == {"calls": 5} and log.lines == []
+
+
+def test_a_state_of_the_previous_release_names_no_tenant_and_is_taken_as_this_ones():
+    previous = {key: value for key, value in full_state().items() if key != "tenant"}
+    log = RecordingLog()
+    state = SyncState.load(previous, ALL, log, "acme.egnyte.com")
+    assert state.streams == {name: previous["streams"][name] for name in ALL} and log.lines == []
+
+
+def test_the_tenant_is_the_host_whatever_the_port():
+    def tenant(base_url: str) -> str:
+        return Settings(domain="x", base_url=base_url).tenant
+
+    assert tenant("https://Acme.egnyte.com") == "acme.egnyte.com"
+    assert tenant("http://127.0.0.1:8765") == tenant("http://127.0.0.1:40111") == "127.0.0.1"
