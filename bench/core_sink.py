@@ -82,7 +82,8 @@ def generated_notes_connector(rows: int, chars: int, checkpoint_chars: int) -> A
 
 
 def replaying_connector(operations: list[tuple[str, Any, Any]]) -> Any:
-    """A connector with the real schema whose update() only replays recorded upserts and checkpoints: the sink alone."""
+    """A connector with the real schema whose update() only replays recorded upserts, deletes and checkpoints: the
+    sink alone."""
     from fivetran_connector_sdk import Connector
     from fivetran_connector_sdk import Operations as op
 
@@ -93,6 +94,8 @@ def replaying_connector(operations: list[tuple[str, Any, Any]]) -> Any:
         for kind, first, second in operations:
             if kind == "upsert":
                 upsert(first, second)
+            elif kind == "delete":
+                op.delete(first, second)
             else:
                 op.checkpoint(first)
 

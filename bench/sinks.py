@@ -13,10 +13,14 @@ class CountingOperations:
 
     def __init__(self) -> None:
         self.upserts = 0
+        self.deletes = 0
         self.checkpoints = 0
 
     def upsert(self, table: str, data: dict[str, Any]) -> None:
         self.upserts += 1
+
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        self.deletes += 1
 
     def checkpoint(self, state: dict[str, Any]) -> None:
         self.checkpoints += 1
@@ -32,6 +36,10 @@ class RecordingOperations(CountingOperations):
     def upsert(self, table: str, data: dict[str, Any]) -> None:
         self.upserts += 1
         self.operations.append(("upsert", table, data))
+
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        self.deletes += 1
+        self.operations.append(("delete", table, keys))
 
     def checkpoint(self, state: dict[str, Any]) -> None:
         self.checkpoints += 1

@@ -13,6 +13,29 @@ from egnyte_async.sizes import record_chars
 from egnyte_async.state import StreamState
 
 
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """`scope` (a user, a group, a user's bookmarks) was read whole and holds exactly `children`."""
+
+    scope: int | str
+    children: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """`scope` exists but could not be read: what the destination holds of it stays."""
+
+    scope: int | str
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """The stream's scan is over: the scopes it did not meet are gone from Egnyte."""
+
+
+Mark = Refreshed | Kept | Completed
+
+
 @dataclass(slots=True)
 class Batch:
     """What a stream yields: rows (destination table, row) and the stream's state once they are written."""
@@ -21,6 +44,8 @@ class Batch:
     state: StreamState
     #: Rows the stream expects in all, when the listing says (for progress lines).
     total: int | None = None
+    #: What the rows tell the stream's ledger (see egnyte_async.ledger), applied once the rows are written.
+    marks: tuple[Mark, ...] = ()
     #: The characters of text the rows hold: what they weigh in memory, near enough, whatever their count.
     size: int = field(init=False)
 

@@ -24,7 +24,8 @@ from egnyte_async.catalog import stream_named
 from egnyte_async.client import EgnyteClient
 from egnyte_async.clock import SYSTEM_CLOCK, Clock
 from egnyte_async.errors import EgnyteError, QuotaExhaustedError
-from egnyte_async.items import Failed, Finished, Item, Rows, Stopped, unknown_item
+from egnyte_async.items import Completed, Failed, Finished, Item, Kept, Mark, Refreshed, Rows, Stopped, unknown_item
+from egnyte_async.ledger import ledgers_from_state
 from egnyte_async.log import Log
 from egnyte_async.settings import Settings
 from egnyte_async.state import StreamState, SyncState
@@ -36,6 +37,7 @@ class Operations(Protocol):
     """The part of the SDK's `Operations` a sync uses."""
 
     def upsert(self, table: str, data: dict[str, Any]) -> Any: ...
+    def delete(self, table: str, keys: dict[str, Any]) -> Any: ...
     def checkpoint(self, state: dict[str, Any]) -> Any: ...
 
 
@@ -75,6 +77,7 @@ class SyncReport:
     """What a sync did, for its closing log lines and for tests."""
 
     rows_by_table: dict[str, int] = field(default_factory=dict)
+    deleted_by_table: dict[str, int] = field(default_factory=dict)
     progress: dict[str, StreamProgress] = field(default_factory=dict)
     finished: list[str] = field(default_factory=list)
     stopped: dict[str, str] = field(default_factory=dict)
@@ -124,6 +127,9 @@ class Sync:
         self.positions: dict[str, StreamState] = {
             stream.name: stream.read_state(self.state.part(stream.name), log) for stream in self.streams
         }
+        #: What each enabled stream that re-reads whole listings has written (see egnyte_async.ledger).
+        specs = {name: spec for name in settings.streams if (spec := stream_named(name).ledger) is not None}
+        self.ledgers = ledgers_from_state(specs, self.state.ledgers, log)
         self.report = SyncReport(progress={stream.name: StreamProgress() for stream in self.streams})
         self._client: EgnyteClient | None = None
         self._last_checkpoint = self._last_progress = clock.monotonic()
@@ -187,6 +193,8 @@ class Sync:
                 progress.rows += len(batch.rows)
                 if batch.total is not None:
                     progress.total = batch.total
+                if batch.marks:
+                    self._apply_marks(name, batch.marks)
                 self.positions[name] = batch.state
                 self.state.advance(name, batch.state)
                 self._rows_since_checkpoint += len(batch.rows)
@@ -218,8 +226,28 @@ class Sync:
                 unknown_item(item)
         return None
 
+    def _apply_marks(self, stream: str, marks: tuple[Mark, ...]) -> None:
+        """Tells the stream's ledger what the rows just written mean, and deletes what it finds gone."""
+        ledger = self.ledgers[stream]
+        for mark in marks:
+            match mark:
+                case Refreshed(scope=scope, children=children):
+                    deletions = ledger.refresh(scope, children)
+                case Kept(scope=scope):
+                    ledger.keep(scope)
+                    deletions = []
+                case Completed():
+                    deletions = ledger.complete()
+                case _:
+                    unknown_item(mark)
+            counts = self.report.deleted_by_table
+            for table, keys in deletions:
+                self.operations.delete(table, keys)
+                counts[table] = counts.get(table, 0) + 1
+
     def _checkpoint(self) -> None:
-        self.operations.checkpoint(self.state.to_dict(self.budget.window.to_state()))
+        ledgers = {name: ledger.to_state() for name, ledger in self.ledgers.items()}
+        self.operations.checkpoint(self.state.to_dict(self.budget.window.to_state(), ledgers))
         self.report.checkpoints += 1
         self._rows_since_checkpoint = self._chars_since_checkpoint = 0
         self._last_checkpoint = self.clock.monotonic()

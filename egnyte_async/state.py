@@ -4,7 +4,8 @@
      "tenant": "acme.egnyte.com",
      "streams": {"users": {"scan": {"index": 201, "tail": [...]}}, "notes": {"cursor": "...", ...}, ...},
      "quota": {"window_started": "2026-11-28T00:00:00Z", "calls": 412},
-     "round_done": ["users", "notes"]}
+     "round_done": ["users", "notes"],
+     "ledgers": {"users": {...}, "groups": {...}, "bookmarks": {...}}}
 
 What a stream's part means is the stream's business: each stream reads its part into a typed object (a
 `StreamState`) and writes it back; this module only keeps the parts apart. An empty part means "start a fresh
@@ -128,8 +129,11 @@ class SyncState:
         quota: Any,
         round_done: set[str] | None = None,
         tenant: str = "",
+        ledgers: Any = None,
     ) -> None:
         self.tenant = tenant
+        #: The streams' ledgers as saved, for `ledger.ledgers_from_state` to read (and to judge).
+        self.ledgers = ledgers
         self.streams = streams
         #: The quota part as saved, for `budget.QuotaWindow.from_state` to read (and to judge).
         self.quota = quota
@@ -166,7 +170,7 @@ class SyncState:
             round_done = {name for name in done if name in known}
         elif done is not None:
             report_unreadable(log, "state", "'round_done'", done, "a new round of every enabled stream starts")
-        return cls(streams, saved.get("quota"), round_done, tenant)
+        return cls(streams, saved.get("quota"), round_done, tenant, saved.get("ledgers"))
 
     def part(self, stream: str) -> dict[str, Any]:
         """The saved part of `stream` (a copy), for the stream to read."""
@@ -186,11 +190,14 @@ class SyncState:
     def finish(self, stream: str) -> None:
         self.round_done.add(stream)
 
-    def to_dict(self, quota: dict[str, Any]) -> dict[str, Any]:
-        return {
+    def to_dict(self, quota: dict[str, Any], ledgers: dict[str, Any] | None = None) -> dict[str, Any]:
+        saved = {
             "version": STATE_VERSION,
             "tenant": self.tenant,
             "streams": copy.deepcopy(self.streams),
             "quota": quota,
             "round_done": sorted(self.round_done),
         }
+        if ledgers:
+            saved["ledgers"] = ledgers
+        return saved

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from egnyte_async.items import Batch
+from egnyte_async.ledger import LedgerSpec
 from egnyte_async.log import Log
 from egnyte_async.schema import Table
 from egnyte_async.state import StreamState
@@ -29,6 +30,8 @@ class Stream(Generic[S]):
     read_state: Callable[[Mapping[str, Any], Log], S]
     produce: Callable[[StreamContext, S], AsyncIterator[Batch]]
     enabled_by_default: bool = True
+    #: For a stream that re-reads whole listings: how its scopes map to rows, so that deletions are detected.
+    ledger: LedgerSpec | None = None
 
     @property
     def flag(self) -> str:

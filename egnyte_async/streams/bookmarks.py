@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from egnyte_async.errors import NotFoundError, PermissionDeniedError, UnexpectedResponseError
-from egnyte_async.items import Batch
+from egnyte_async.items import Batch, Completed, Kept, Mark, Refreshed
+from egnyte_async.ledger import LedgerSpec
 from egnyte_async.log import Log
-from egnyte_async.mapping import map_bookmark
+from egnyte_async.mapping import Row, map_bookmark
 from egnyte_async.ordered import ordered_map
 from egnyte_async.pagination import (
     Listing,
@@ -215,6 +216,7 @@ async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Ba
             async for user, found in ordered_map(items, bookmarks_of, ctx.fan_out):
                 # Judged in the users' order, not in the order the listings finish, so the verdict is the same
                 # however the concurrent calls complete.
+                owner = _owner_scope(user)
                 if isinstance(found, Skipped):
                     if found.deactivated:
                         deactivated.setdefault(_username(user) or str(user.get("id")))  # once, however often listed
@@ -231,12 +233,18 @@ async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Ba
                         continue  # the position stays before this user until the token is known to be allowed
                     else:
                         ctx.log.warning(f"bookmarks: {found.reason}")
-                    found = []
+                    rows: list[tuple[str, Row]] = []
+                    # The user exists but was not listed: the bookmarks synced earlier stay as they are.
+                    marks: tuple[Mark, ...] = (Kept(owner),) if owner is not None else ()
                 else:
                     listed += 1
-                rows = map_records(BOOKMARKS, found, map_bookmark, ctx.log, _username(user))
-                yield Batch(rows, BookmarksState(page.start, user.get("id"), offset_base, cap.to_state()))
-            yield Batch([], BookmarksState(None if page.last else page.after, None, offset_base, cap.to_state()))
+                    rows = map_records(BOOKMARKS, found, map_bookmark, ctx.log, _username(user))
+                    listed_ids = frozenset(row["id"] for _, row in rows)
+                    marks = (Refreshed(owner, listed_ids),) if owner is not None else ()
+                yield Batch(rows, BookmarksState(page.start, user.get("id"), offset_base, cap.to_state()), marks=marks)
+            done = (Completed(),) if page.last else ()
+            after = BookmarksState(None if page.last else page.after, None, offset_base, cap.to_state())
+            yield Batch([], after, marks=done)
     finally:
         if deactivated:
             named = ", ".join(list(deactivated)[:NAMED_IN_SUMMARY])
@@ -247,4 +255,20 @@ async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Ba
             )
 
 
-STREAM = Stream(NAME, (BOOKMARKS,), read_state, produce)
+def _owner_scope(user: dict[str, Any]) -> int | str | None:
+    """The user a listing's bookmarks belong to, keyed as the users table keys them (a whole number; a string id
+    only where Egnyte's is not one), so that the ledger follows the user across renames."""
+    value = user.get("id")
+    if type(value) is int:
+        return value
+    if type(value) is str and value.strip():
+        text = value.strip()
+        return int(text) if text.isascii() and text.isdigit() else text
+    return None
+
+
+#: Each user is a scope whose children are their bookmarks' ids; a user met by no complete scan of the users is
+#: gone, and so are their bookmarks.
+LEDGER = LedgerSpec(parent=None, child=BOOKMARKS, child_key=lambda owner, bookmark: {"id": bookmark})
+
+STREAM = Stream(NAME, (BOOKMARKS,), read_state, produce, ledger=LEDGER)

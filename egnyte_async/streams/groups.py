@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import quote
 
 from egnyte_async.errors import InvalidBodyError, NotFoundError
-from egnyte_async.items import Batch
+from egnyte_async.items import Batch, Completed, Refreshed
+from egnyte_async.ledger import LedgerSpec
 from egnyte_async.log import Log
 from egnyte_async.mapping import RecordError, Row, cap_long_values, map_group, map_group_members
 from egnyte_async.ordered import ordered_map
@@ -124,8 +125,17 @@ async def produce(ctx: StreamContext, state: GroupsState) -> AsyncIterator[Batch
             except RecordError as error:
                 ctx.log.warning(f"groups: skipped a group that cannot be stored: {error}")
                 continue
-            yield Batch(rows, GroupsState(page.start, group["id"]))
-        yield Batch([], GroupsState(None if page.last else page.after))
+            group_id = rows[0][1]["id"]
+            members = frozenset(row["user_id"] for table, row in rows if table == GROUP_MEMBERS.name)
+            yield Batch(rows, GroupsState(page.start, group["id"]), marks=(Refreshed(group_id, members),))
+        done = (Completed(),) if page.last else ()
+        yield Batch([], GroupsState(None if page.last else page.after), marks=done)
 
 
-STREAM = Stream(NAME, (GROUPS, GROUP_MEMBERS), read_state, produce)
+#: Each group is a scope whose children are its members' user ids: a member no longer listed by the group's detail
+#: call is deleted at once; a group met by no complete scan is gone, with its memberships.
+LEDGER = LedgerSpec(
+    parent=GROUPS, child=GROUP_MEMBERS, child_key=lambda group, user: {"group_id": group, "user_id": user}
+)
+
+STREAM = Stream(NAME, (GROUPS, GROUP_MEMBERS), read_state, produce, ledger=LEDGER)

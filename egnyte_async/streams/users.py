@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from egnyte_async.items import Batch
+from egnyte_async.items import Batch, Completed, Mark, Refreshed
+from egnyte_async.ledger import LedgerSpec
 from egnyte_async.log import Log
 from egnyte_async.mapping import map_user
 from egnyte_async.pagination import Listing, Scanner
@@ -58,7 +59,13 @@ async def produce(ctx: StreamContext, state: ScanState) -> AsyncIterator[Batch]:
     scanner = Scanner(ctx.client, users_listing(ctx.page_size), ctx.window, ctx.log)
     async for page in scanner.pages(state.start(FIRST_INDEX)):
         rows = map_records(USERS, page.items, map_user, ctx.log)
-        yield Batch(rows, ScanState(None if page.last else page.after), page.total)
+        marks: list[Mark] = [Refreshed(row["id"]) for _, row in rows]
+        if page.last:
+            marks.append(Completed())
+        yield Batch(rows, ScanState(None if page.last else page.after), page.total, tuple(marks))
 
 
-STREAM = Stream(NAME, (USERS,), read_state, produce)
+#: Each user is a scope of its own: a user met by no complete scan is gone.
+LEDGER = LedgerSpec(parent=USERS)
+
+STREAM = Stream(NAME, (USERS,), read_state, produce, ledger=LEDGER)

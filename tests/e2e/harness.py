@@ -16,6 +16,8 @@ from egnyte_sandbox import Tenant
 from tests.logs import RecordingLog
 
 ALL_STREAMS = ("users", "groups", "notes", "bookmarks")
+#: The mark of a soft-deleted row in RecordingOperations (Fivetran's `_fivetran_deleted`).
+DELETED = "_fivetran_deleted"
 Key = tuple[str, tuple]
 
 
@@ -47,6 +49,11 @@ class RecordingOperations:
         self.upserts += 1
         self.pending[(table, key_of(table, data))] = data
 
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        """A soft delete, as Fivetran makes it: the row stays, marked deleted, until it is upserted again."""
+        key = (table, key_of(table, keys))
+        self.pending[key] = {**self.pending.get(key, self.committed.get(key, {})), DELETED: True}
+
     def checkpoint(self, state: dict[str, Any]) -> None:
         self.committed.update(self.pending)
         self.pending.clear()
@@ -57,7 +64,12 @@ class RecordingOperations:
         return self.states[-1] if self.states else {}
 
     def table(self, name: str) -> dict[tuple, dict]:
-        return {key: row for (table, key), row in self.committed.items() if table == name}
+        """The live rows of table `name`."""
+        return {key: row for (table, key), row in self.committed.items() if table == name and DELETED not in row}
+
+    def deleted(self, name: str) -> set[tuple]:
+        """The keys of table `name` marked deleted."""
+        return {key for (table, key), row in self.committed.items() if table == name and DELETED in row}
 
 
 def sync_setup(base_url: str, token: str | None, streams=ALL_STREAMS, **overrides: Any) -> tuple[Settings, Tuning]:

@@ -24,6 +24,9 @@ class Recorder:
     def upsert(self, table: str, data: dict[str, Any]) -> None:
         self.calls.append(("upsert", data["id"]))
 
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        self.calls.append(("delete", keys["id"]))
+
     def checkpoint(self, state: dict[str, Any]) -> None:
         self.calls.append(("checkpoint", state["streams"].get("users")))
 
