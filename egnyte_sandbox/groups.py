@@ -36,6 +36,19 @@ class GroupStore:
         self._multiplier = 1 + mix64(self._salt ^ 1) % (combos - 1)
         while math.gcd(self._multiplier, combos) != 1:
             self._multiplier += 1
+        #: (group ordinal, user id) pairs taken out of a group one by one (a user removed from the tenant drops out
+        #: of every group by itself).
+        self._removed_members: set[tuple[int, int]] = set()
+
+    def remove_member(self, entry: Entry, user_id: int) -> None:
+        """Takes one user out of one group; KeyError if the user is not a member."""
+        if all(ident.ordinal != user_id for ident in self.member_identities(entry)):
+            raise KeyError(user_id)
+        self._removed_members.add((entry[0], user_id))
+
+    def restore_member(self, entry: Entry, user_id: int) -> None:
+        """Puts back a member taken out by `remove_member`."""
+        self._removed_members.discard((entry[0], user_id))
 
     def ordinal(self, i: int) -> int:
         """The 48-bit number written as the first twelve hex digits of group i's id."""
@@ -114,7 +127,10 @@ class GroupStore:
             base = (start + j * step) % population
             if users.index.is_removed(base):
                 continue
-            out.append(users.identity(users.ordinal(base)))
+            ordinal = users.ordinal(base)
+            if (entry[0], ordinal) in self._removed_members:
+                continue
+            out.append(users.identity(ordinal))
         out.sort(key=lambda ident: ident.ordinal)
         return out
 

@@ -29,6 +29,8 @@ class OrderedIndex:
         self._removed: list[int] = []
         self._added: list[int] = []
         self._added_set: set[int] = set()
+        #: Added records removed since: their ordinals are never handed out again (Egnyte never reuses an id).
+        self._retired: set[int] = set()
 
     def __len__(self) -> int:
         return self.size - len(self._removed) + len(self._added)
@@ -156,6 +158,7 @@ class OrderedIndex:
         if base is None:
             self._added.pop(bisect_left(self._added, value))
             self._added_set.discard(value)
+            self._retired.add(value)
         else:
             insort(self._removed, base)
         return entry
@@ -163,8 +166,8 @@ class OrderedIndex:
     def insert_at(self, position: int, rng: random.Random) -> int | None:
         """Insert a new record so that it lands at `position`; return its ordinal, or None if no ordinal fits there.
 
-        The new ordinal is drawn between the neighbours' ordinals and never reuses one a base record had, so a
-        removed record never comes back under the same id.
+        The new ordinal is drawn between the neighbours' ordinals and never reuses one a record had, base or added,
+        so a removed record never comes back under the same id.
         """
         position = max(0, min(position, len(self)))
         low = self.at(position - 1)[0] if position else self.floor
@@ -173,7 +176,7 @@ class OrderedIndex:
             if high - low < 2:
                 return None
             value = rng.randrange(low + 1, high)
-            if value not in self._added_set and self.base_index_of(value) is None:
+            if value not in self._added_set and value not in self._retired and self.base_index_of(value) is None:
                 insort(self._added, value)
                 self._added_set.add(value)
                 return value

@@ -146,6 +146,20 @@ class Tenant:
             raise KeyError(group_id)
         return self.groups.member_identities(entry)
 
+    def remove_member(self, group_id: str, user_id: int) -> None:
+        """Takes the user out of the group (the user stays in the tenant); KeyError if either is unknown."""
+        entry = self.groups.find(group_id)
+        if entry is None:
+            raise KeyError(group_id)
+        self.groups.remove_member(entry, user_id)
+
+    def restore_member(self, group_id: str, user_id: int) -> None:
+        """Puts back a member taken out with `remove_member`."""
+        entry = self.groups.find(group_id)
+        if entry is None:
+            raise KeyError(group_id)
+        self.groups.restore_member(entry, user_id)
+
     def add_group(self, position: int | None = None) -> dict[str, Any] | None:
         index = self.groups.index
         ordinal = index.insert_at(self._position(position, len(index) + 1), self.rng)

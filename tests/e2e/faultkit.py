@@ -148,6 +148,11 @@ class KillableOperations(RecordingOperations):
             self.dead = True
             raise
 
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        if self.dead:
+            raise Killed("killed")
+        super().delete(table, keys)
+
     def checkpoint(self, state: dict[str, Any]) -> None:
         if self.dead:
             self.pending.clear()

@@ -73,3 +73,11 @@ def test_insertions_before_every_base_record() -> None:
     values = [v for v, _ in index]
     assert values == sorted(values) and len(values) == 13
     assert index.slice(9, 13) == [(values[9], None), (1000, 0), (1001, 1), (1002, 2)]
+
+
+def test_an_added_record_removed_again_never_gives_its_id_to_a_new_one():
+    index = OrderedIndex(0, lambda i: i, floor=0, ceiling=2)  # room for the ordinal 1 only
+    rng = random.Random(1)
+    assert index.insert_at(0, rng) == 1
+    index.remove_at(0)
+    assert index.insert_at(0, rng) is None  # the freed ordinal is retired, not reused

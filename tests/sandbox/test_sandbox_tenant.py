@@ -200,3 +200,19 @@ def test_config_rejects_unknown_switch_values() -> None:
         SandboxConfig(users=0)
     with pytest.raises(ValueError):
         dataclasses.replace(SandboxConfig(), throttle_style="503")
+
+
+def test_a_member_taken_out_of_a_group_leaves_only_that_group_and_can_come_back():
+    tenant = Tenant(SandboxConfig(users=40, groups=6, members_per_group=6))
+    first, second = [group["id"] for group in tenant.iter_groups() if tenant.group_members(group["id"])][:2]
+    member = tenant.group_members(first)[0].ordinal
+    others = {ident.ordinal for ident in tenant.group_members(second)}
+    tenant.remove_member(first, member)
+    assert member not in {ident.ordinal for ident in tenant.group_members(first)}
+    assert member not in {m["value"] for m in tenant.group_detail(first)["members"]}
+    assert {ident.ordinal for ident in tenant.group_members(second)} == others
+    assert tenant.find_user(next(u["userName"] for u in tenant.iter_users() if u["id"] == member)) is not None
+    with pytest.raises(KeyError):
+        tenant.remove_member(first, member)  # no longer a member
+    tenant.restore_member(first, member)
+    assert member in {ident.ordinal for ident in tenant.group_members(first)}
