@@ -8,6 +8,9 @@ duplicates this causes are harmless, rows are upserted by key. A step back is bo
 a position past the listing's end goes straight to its last page, and a few pages without the tail's ids restart
 the scan from its first record, so that every sync makes progress.
 
+A listing's stated total is not trusted to end it: a page full to the total, or beyond it, is read on, one page
+at a time, until a short page.
+
 A body whose envelope says it starts elsewhere than asked (SCIM `startIndex`, v1 `offset`) is another page's,
 a stale or repeated answer: it is fetched again. This is the only guard on a scan's first page, which has no page
 before it to overlap with.
@@ -254,6 +257,7 @@ class Scanner:
         pending: deque[tuple[int, asyncio.Task[Page]]] = deque()
         next_index = start + _step(page_size)
         probing: int | None = None  # the length of a short page whose successor tells end from cap
+        understated = False  # whether the stated total was found short of what the listing holds (warned once)
         try:
             while True:
                 start, page, stepped_back = await self._settle(start, page, page_size, tail, pending)
@@ -268,8 +272,16 @@ class Scanner:
                         self.log.info(f"{listing.name}: Egnyte returns at most {probing} records a page")
                     probing = None
                 if page.total is not None:
-                    done = length == 0 or start + length >= self._end(page)
+                    # A full page reaching the stated total may not be the last one: the total can be understated.
+                    done = length == 0 or (start + length >= self._end(page) and length < page_size)
                     short = not done and length < page_size
+                    if not understated and start + length > self._end(page):
+                        understated = True
+                        self.log.warning(
+                            f"{listing.name}: Egnyte gave its total as {page.total} records, but it holds more (the "
+                            f"page at {listing.index_param}={start} reaches record {start + length - 1}); reading "
+                            "on, one page at a time, until a short page"
+                        )
                 else:
                     done = length < page_size and self.cap.is_end(length)
                     short = not done and length < page_size
@@ -298,7 +310,9 @@ class Scanner:
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
                     next_index += step
                 if not pending:
-                    # The total shrank below the next index while the scan ran: read once more to be sure.
+                    # At or past the stated total yet not done: a full page there (the total is understated, or
+                    # the listing grew), or the total shrank below the next index while the scan ran. Read on, one
+                    # page at a time: the first short page ends the scan.
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
                     next_index += step
                 start, task = pending.popleft()
