@@ -9,7 +9,8 @@ a position past the listing's end goes straight to its last page, and a few page
 the scan from its first record, so that every sync makes progress.
 
 A listing's stated total is not trusted to end it: a page full to the total, or beyond it, is read on, one page
-at a time, until a short page.
+at a time, until a short page. Once a page holds records past the total, the total is ignored for the rest of the
+scan, with a warning: a short page is then told from the server's cap on a page's size as without a total.
 
 A body whose envelope says it starts elsewhere than asked (SCIM `startIndex`, v1 `offset`) is another page's,
 a stale or repeated answer: it is fetched again. This is the only guard on a scan's first page, which has no page
@@ -229,6 +230,8 @@ class Scanner:
         self.log = log or NullLog()
         self.cap = cap or PageCap()
         self.stitches = 0
+        #: Whether a page held records past the listing's stated total: its totals are not trusted any more.
+        self.understated = False
 
     async def fetch(self, index: int, page_size: int) -> Page:
         """One page; a body whose envelope names another start (a stale or repeated answer: nothing else could
@@ -257,7 +260,6 @@ class Scanner:
         pending: deque[tuple[int, asyncio.Task[Page]]] = deque()
         next_index = start + _step(page_size)
         probing: int | None = None  # the length of a short page whose successor tells end from cap
-        understated = False  # whether the stated total was found short of what the listing holds (warned once)
         try:
             while True:
                 start, page, stepped_back = await self._settle(start, page, page_size, tail, pending)
@@ -271,18 +273,20 @@ class Scanner:
                         self.cap.cap = probing
                         self.log.info(f"{listing.name}: Egnyte returns at most {probing} records a page")
                     probing = None
-                if page.total is not None:
+                if page.total is not None and not self.understated and start + length > self._end(page):
+                    self.understated = True
+                    self.log.warning(
+                        f"{listing.name}: Egnyte gave its total as {page.total} records, but it holds more (the page "
+                        f"at {listing.index_param}={start} holds {length} records); the total is "
+                        "ignored, the listing is read on, one page at a time, until a short page"
+                    )
+                total = None if self.understated else page.total  # a total found wrong tells nothing
+                if total is not None:
                     # A full page reaching the stated total may not be the last one: the total can be understated.
                     done = length == 0 or (start + length >= self._end(page) and length < page_size)
                     short = not done and length < page_size
-                    if not understated and start + length > self._end(page):
-                        understated = True
-                        self.log.warning(
-                            f"{listing.name}: Egnyte gave its total as {page.total} records, but it holds more (the "
-                            f"page at {listing.index_param}={start} reaches record {start + length - 1}); reading "
-                            "on, one page at a time, until a short page"
-                        )
                 else:
+                    # Without a (trusted) total, a short page may be the end or the server's cap on a page's size.
                     done = length < page_size and self.cap.is_end(length)
                     short = not done and length < page_size
                     probing = length if short else None
@@ -301,11 +305,12 @@ class Scanner:
                     return
                 tail = new_tail
                 step = _step(page_size)
-                end = self._end(page) if page.total is not None else None
+                end = self._end(page) if total is not None else None
                 # Never more pages ahead than the day's budget can still pay for (a stop loses those in flight), nor
                 # than READ_AHEAD_CHARS of text can hold (pages of long notes weigh megabytes each).
                 room = READ_AHEAD_CHARS // max(1, chars)
-                ahead = max(1, min(1 if probing is not None else self.window, self.client.budget.remaining, room))
+                sequential = probing is not None or self.understated  # past an understated total: one page at a time
+                ahead = max(1, min(1 if sequential else self.window, self.client.budget.remaining, room))
                 while len(pending) < ahead and (end is None or next_index < end):
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
                     next_index += step
@@ -378,7 +383,7 @@ class Scanner:
         index = start
         for _ in range(STEP_BACK_PAGES):
             earlier = index - _step(page_size)
-            if not page.items and page.total is not None and index >= self._end(page):
+            if not page.items and page.total is not None and not self.understated and index >= self._end(page):
                 last_page = self._end(page) - _step(page_size)  # short by the overlap: it ends the scan at once
                 if last_page < earlier:
                     self.log.info(

@@ -500,3 +500,13 @@ def test_a_correct_total_costs_no_extra_call(size, calls):
     assert sorted(set(seen(pages))) == list(range(1, size + 1))
     assert listing.requests == calls  # pages 99 apart, the last one short
     assert not log.texts("warning")
+
+
+@pytest.mark.parametrize("scim", [True, False], ids=["SCIM", "offsets"])
+def test_a_total_found_understated_is_not_trusted_to_end_a_short_page(scim):
+    # The server caps pages at 7 records (8 asked) and says it holds none: the first page is short and past the
+    # stated total, which is wrong; the page may be short by the cap, so the listing is read on.
+    listing = LiveListing(range(1, 31), scim=scim, max_count=7, stated_total=0)
+    pages = asyncio.run(scan(listing, 8, 4))
+    assert sorted(set(seen(pages))) == list(range(1, 31))
+    assert pages[-1].last
