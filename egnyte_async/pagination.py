@@ -4,7 +4,13 @@ Egnyte pages by position (SCIM `startIndex`, v1 `offset`), so a record created o
 position shifts every later page. Consecutive pages therefore overlap by one record, and each page must contain
 at least one id of the page before it (its "tail"): if it does not, the listing moved under the scan and the
 scanner steps back until it finds common ground. A record that exists throughout a scan is never skipped;
-duplicates this causes are harmless, rows are upserted by key.
+duplicates this causes are harmless, rows are upserted by key. A step back is bounded (see `Scanner._step_back`):
+a position past the listing's end goes straight to its last page, and a few pages without the tail's ids restart
+the scan from its first record, so that every sync makes progress.
+
+A listing's stated total is not trusted to end it: a page full to the total, or beyond it, is read on, one page
+at a time, until a short page. Once a page holds records past the total, the total is ignored for the rest of the
+scan, with a warning: a short page is then told from the server's cap on a page's size as without a total.
 
 A body whose envelope says it starts elsewhere than asked (SCIM `startIndex`, v1 `offset`) is another page's,
 a stale or repeated answer: it is fetched again. This is the only guard on a scan's first page, which has no page
@@ -41,6 +47,9 @@ REPEAT_RETRIES = 3
 ECHO_TRIES = 10
 #: After this many shifts in one scan the listing is too busy to chase; the scan warns and goes on.
 MAX_STITCHES = 100
+#: Pages a step back reads in search of the tail's ids before the scan restarts from its first record: a walk back
+#: page by page from a position far past what the listing still holds spent every sync's calls and saved nothing.
+STEP_BACK_PAGES = 3
 #: The characters of text that pages read ahead of the one handed out may hold together, near enough.
 READ_AHEAD_CHARS = 32_000_000
 #: The most characters of text a page is asked to hold: a page is read, decoded and queued whole, so pages of
@@ -221,6 +230,8 @@ class Scanner:
         self.log = log or NullLog()
         self.cap = cap or PageCap()
         self.stitches = 0
+        #: Whether a page held records past the listing's stated total: its totals are not trusted any more.
+        self.understated = False
 
     async def fetch(self, index: int, page_size: int) -> Page:
         """One page; a body whose envelope names another start (a stale or repeated answer: nothing else could
@@ -262,10 +273,20 @@ class Scanner:
                         self.cap.cap = probing
                         self.log.info(f"{listing.name}: Egnyte returns at most {probing} records a page")
                     probing = None
-                if page.total is not None:
-                    done = length == 0 or start + length >= self._end(page)
+                if page.total is not None and not self.understated and start + length > self._end(page):
+                    self.understated = True
+                    self.log.warning(
+                        f"{listing.name}: Egnyte gave its total as {page.total} records, but it holds more (the page "
+                        f"at {listing.index_param}={start} holds {length} records); the total is "
+                        "ignored, the listing is read on, one page at a time, until a short page"
+                    )
+                total = None if self.understated else page.total  # a total found wrong tells nothing
+                if total is not None:
+                    # A full page reaching the stated total may not be the last one: the total can be understated.
+                    done = length == 0 or (start + length >= self._end(page) and length < page_size)
                     short = not done and length < page_size
                 else:
+                    # Without a (trusted) total, a short page may be the end or the server's cap on a page's size.
                     done = length < page_size and self.cap.is_end(length)
                     short = not done and length < page_size
                     probing = length if short else None
@@ -284,16 +305,19 @@ class Scanner:
                     return
                 tail = new_tail
                 step = _step(page_size)
-                end = self._end(page) if page.total is not None else None
+                end = self._end(page) if total is not None else None
                 # Never more pages ahead than the day's budget can still pay for (a stop loses those in flight), nor
                 # than READ_AHEAD_CHARS of text can hold (pages of long notes weigh megabytes each).
                 room = READ_AHEAD_CHARS // max(1, chars)
-                ahead = max(1, min(1 if probing is not None else self.window, self.client.budget.remaining, room))
+                sequential = probing is not None or self.understated  # past an understated total: one page at a time
+                ahead = max(1, min(1 if sequential else self.window, self.client.budget.remaining, room))
                 while len(pending) < ahead and (end is None or next_index < end):
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
                     next_index += step
                 if not pending:
-                    # The total shrank below the next index while the scan ran: read once more to be sure.
+                    # At or past the stated total yet not done: a full page there (the total is understated, or
+                    # the listing grew), or the total shrank below the next index while the scan ran. Read on, one
+                    # page at a time: the first short page ends the scan.
                     pending.append((next_index, asyncio.ensure_future(self.fetch(next_index, page_size))))
                     next_index += step
                 start, task = pending.popleft()
@@ -325,8 +349,28 @@ class Scanner:
             _, task = pending.pop()
             task.cancel()
 
-    async def _step_back(self, start: int, step: int, page_size: int, tail: tuple[Any, ...]) -> tuple[int, Page]:
-        """Re-reads earlier pages until one shares an id with `tail` (or the listing's first page is reached)."""
+    async def _step_back(self, start: int, page: Page, page_size: int, tail: tuple[Any, ...]) -> tuple[int, Page]:
+        """Re-reads earlier pages until one shares an id with `tail` (or the listing's first page is reached), `page`
+        being the one read at `start` that did not; a bounded search, so that a scan always makes progress.
+
+        Every record present throughout the scan and not yet handed out lies after the tail's records in the
+        listing's order, so a page holding one of the tail's ids starts a read that misses none of them: the walk
+        back looks for such a page, the nearest first (it costs the fewest records read again).
+
+        - A page past the listing's end (empty, its total ending before it) is what a scan resumed after the
+          listing shrank meets. The positions between the end and `start` hold no record, so reading them finds
+          nothing: the step back goes straight to the last page (the listing's last records, the most recent
+          position the listing still has). If one of the tail's ids is there, every record still to hand out lies
+          after it, on that page. If not, the step back goes on from there. (A page beyond its total that holds
+          records says that the total is understated, not that the listing ended: that step back is an ordinary
+          one.)
+        - After STEP_BACK_PAGES pages read without one of the tail's ids (they were deleted, or so many records
+          before them were that they moved further back than that), the scan restarts from its first record, with
+          a warning: the records before `start` were handed out already in this scan, so reading them again costs
+          calls (and upserts rows unchanged) but loses nothing, and every record of the listing lies after its
+          first position. The walk back page by page to the listing's start could cost a whole sync's calls
+          before a page was handed out, nothing was saved, and every later sync did it again.
+        """
         self.stitches += 1
         if self.stitches == MAX_STITCHES:
             self.log.warning(
@@ -335,13 +379,31 @@ class Scanner:
             )
         if self.stitches > MAX_STITCHES:
             return start, await self.fetch(start, page_size)
+        first, name, param = self.listing.first_index, self.listing.name, self.listing.index_param
         index = start
-        while True:
-            index = max(self.listing.first_index, index - step)
+        for _ in range(STEP_BACK_PAGES):
+            earlier = index - _step(page_size)
+            if not page.items and page.total is not None and not self.understated and index >= self._end(page):
+                last_page = self._end(page) - _step(page_size)  # short by the overlap: it ends the scan at once
+                if last_page < earlier:
+                    self.log.info(
+                        f"{name}: the listing holds {page.total} records now, it ends before {param}={index} (it "
+                        "shrank since that position was reached); going back to its last page"
+                    )
+                earlier = min(earlier, last_page)
+            index = max(first, earlier)
             page = await self.fetch(index, page_size)
-            if index == self.listing.first_index or _shares_an_id(page.items, tail):
-                self.log.debug(f"{self.listing.name}: listing shifted during the scan; re-read from {index}")
+            if index == first or _shares_an_id(page.items, tail):
+                self.log.debug(f"{name}: listing shifted during the scan; re-read from {index}")
                 return index, page
+        shown = ", ".join(str(key)[:40] for key in tail)
+        self.log.warning(
+            f"{name}: none of the records read last before {param}={start} (ids {shown}) is on that page or on the "
+            f"{STEP_BACK_PAGES} pages read back in search of them (deleted since, or moved far back by deletions "
+            "before them): the scan restarts from its first record so that no record is skipped (those read "
+            "already are read again)"
+        )
+        return first, await self.fetch(first, page_size)
 
     async def _settle(
         self,
@@ -367,7 +429,7 @@ class Scanner:
         while True:
             if self._lost_ground(start, page, page_size, tail):
                 self._cancel(pending)
-                start, page = await self._step_back(start, _step(page_size), page_size, tail)
+                start, page = await self._step_back(start, page, page_size, tail)
                 stepped_back = True
             if repeats == REPEAT_RETRIES or not (
                 tail and len(page.items) == page_size and record_key(page.items[-1]) == tail[-1]

@@ -6,17 +6,20 @@ import asyncio
 from datetime import datetime, timezone
 
 import httpx
+import pytest
 import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from egnyte_async.budget import QuotaWindow, RequestBudget
 from egnyte_async.client import EgnyteClient
+from egnyte_async.errors import QuotaExhaustedError
 from egnyte_async.pagination import Listing, Position, Scanner, record_key, skip_through
 from egnyte_async.settings import Settings
 from egnyte_async.streams.notes import parse_notes_page
 from egnyte_async.streams.scim import parse_scim_page
 from tests.clients import USERS
+from tests.logs import RecordingLog
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
@@ -25,7 +28,15 @@ class LiveListing:
     """A listing ordered by id whose content can change between requests, served SCIM- or offset-style."""
 
     def __init__(
-        self, ids, *, scim=True, with_total=True, mutations=None, max_count=100, echo_shift: int | None = None
+        self,
+        ids,
+        *,
+        scim=True,
+        with_total=True,
+        mutations=None,
+        max_count=100,
+        echo_shift: int | None = None,
+        stated_total: int | None = None,
     ):
         self.ids = sorted(ids)
         self.scim = scim
@@ -33,6 +44,7 @@ class LiveListing:
         self.mutations = dict(mutations or {})
         self.max_count = max_count
         self.echo_shift = echo_shift
+        self.stated_total = stated_total  # a total the server states whatever it holds
         self.requests = 0
         self.next_new_id = 10**9
 
@@ -49,10 +61,11 @@ class LiveListing:
                     self.ids.insert(position, (low + high) // 2)
         params = request.url.params
         count = min(int(params["count"]), self.max_count)
+        total = len(self.ids) if self.stated_total is None else self.stated_total
         if self.scim:
             start = int(params["startIndex"]) - 1
             page = [{"id": i} for i in self.ids[start : start + count]]
-            body = {"totalResults": len(self.ids), "resources": page, "itemsPerPage": count}
+            body = {"totalResults": total, "resources": page, "itemsPerPage": count}
             if self.echo_shift is not None:
                 body["startIndex"] = start + 1 + self.echo_shift
             return httpx.Response(200, json=body)
@@ -60,13 +73,13 @@ class LiveListing:
         page = [{"id": i} for i in self.ids[start : start + count]]
         body = {"notes": page}
         if self.with_total:
-            body["total_results"] = len(self.ids)
+            body["total_results"] = total
         return httpx.Response(200, json=body)
 
 
-def client_for(listing: LiveListing) -> EgnyteClient:
+def client_for(listing: LiveListing, calls: int = 10**7) -> EgnyteClient:
     options = Settings(domain="acme", base_url="https://t.egnyte.com", api_token="t", requests_per_second=10_000)
-    budget = RequestBudget(10**7, 24, QuotaWindow(NOW), NOW)
+    budget = RequestBudget(calls, 24, QuotaWindow(NOW), NOW)
     return EgnyteClient(options, budget, transport=httpx.MockTransport(listing.handle))
 
 
@@ -76,11 +89,13 @@ def listing_spec(listing: LiveListing, page_size: int) -> Listing:
     return Listing("notes", "/pubapi/v1/notes", "offset", 0, page_size, parse_notes_page)
 
 
-async def scan(listing: LiveListing, page_size: int, window: int, start: Position | None = None, stop_after=None):
+async def scan(
+    listing: LiveListing, page_size: int, window: int, start: Position | None = None, stop_after=None, log=None
+):
     spec = listing_spec(listing, page_size)
     pages = []
     async with client_for(listing) as client:
-        scanner = Scanner(client, spec, window)
+        scanner = Scanner(client, spec, window, log)
         async for page in scanner.pages(start or Position(spec.first_index)):
             pages.append(page)
             if stop_after is not None and len(pages) >= stop_after:
@@ -359,3 +374,139 @@ async def test_a_scan_of_long_records_continues_with_lighter_pages_and_loses_not
         pages = [page async for page in Scanner(client, listing, 4).pages(Position(0))]
     assert asked[0] == 50 and set(asked[1:]) == {10}
     assert sorted({item["id"] for page in pages for item in page.items}) == ids
+
+
+def sync_share(listing: LiveListing, position: Position, calls: int = 40, page_size: int = 100, window: int = 4):
+    """One sync's part of a scan, as the pipeline runs it: the pages handed out until the listing's end or until
+    `calls` requests (the sync's share of the quota) are spent, and how many requests came before the first page
+    was handed out (None: the share was spent first, nothing was saved)."""
+
+    async def run():
+        pages, first, before = [], None, listing.requests
+        async with client_for(listing, calls) as client:
+            try:
+                async for page in Scanner(client, listing_spec(listing, page_size), window, log).pages(position):
+                    first = listing.requests - before if first is None else first
+                    pages.append(page)
+            except QuotaExhaustedError:
+                pass
+        return pages, first
+
+    log = RecordingLog()
+    pages, first = asyncio.run(run())
+    return pages, first, log
+
+
+def syncs_until_done(listing: LiveListing, position: Position, most: int = 6):
+    """Syncs of 40 calls each, every one resuming where the one before saved, until the scan ends: every page
+    handed out, how many requests each sync made before its first page, and each sync's log."""
+    handed, firsts, logs = [], [], []
+    for _ in range(most):
+        pages, first, log = sync_share(listing, position)
+        handed.extend(pages)
+        firsts.append(first)
+        logs.append(log)
+        if pages and pages[-1].last:
+            return handed, firsts, logs
+        position = pages[-1].after if pages else position
+    raise AssertionError(f"the scan never ended; requests before the first page of each sync: {firsts}")
+
+
+def stopped_at_3862() -> tuple[list, Position]:
+    """A sync of 5,000 users that stopped (the quota) after 39 pages of 100: it resumes at record 3862."""
+    pages = asyncio.run(scan(LiveListing(range(1, 5001)), 100, 4, stop_after=39))
+    assert pages[-1].after == Position(3862, (3858, 3859, 3860, 3861, 3862))
+    return pages, pages[-1].after
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [range(1, 1001), range(5, 5001, 5), range(4001, 5001)],
+    ids=["the first 1000 kept", "every fifth kept", "the last 1000 kept"],
+)
+def test_a_tenant_that_shrank_below_the_saved_position_is_resumed_in_a_few_calls(kept):
+    # 5,000 users, a scan saved at record 3862, then 4,000 users deleted: the page there is empty (1,000 left).
+    # Walking back from 3862 page by page spent every sync's share before reaching the listing's end, nothing
+    # was saved, and every sync said "resumes at record 3862" again.
+    first_sync, position = stopped_at_3862()
+    listing = LiveListing(kept)
+    pages, firsts, _ = syncs_until_done(listing, position)
+    assert firsts[0] is not None and firsts[0] <= 5, firsts  # the saved page, the last page, two more, the start
+    assert len(firsts) == 1 and listing.requests <= 20, (firsts, listing.requests)  # 1,000 users: 11 pages
+    assert set(kept) <= set(seen(first_sync)) | set(seen(pages))  # every user present throughout is synced
+
+
+def test_a_scan_whose_saved_ids_were_all_deleted_restarts_from_its_first_record_with_a_warning():
+    # The records read last before the saved position are gone: no page holds one of them, and the walk back in
+    # search of them went on to the listing's first page, 40 pages, a whole sync's share, and again every sync.
+    first_sync, position = stopped_at_3862()
+    listing = LiveListing(set(range(1, 5001)) - set(position.tail))
+    pages, firsts, logs = syncs_until_done(listing, position)
+    assert all(first is not None and first <= 5 for first in firsts), firsts  # every sync saves progress
+    assert len(firsts) == 2  # 4,995 users: the restarted scan takes two syncs of 40 calls
+    assert set(listing.ids) <= set(seen(first_sync)) | set(seen(pages))
+    warning = next(text for text in logs[0].texts("warning") if "first record" in text)
+    assert "users" in warning and "3862" in warning
+
+
+def test_a_saved_position_far_past_the_listings_end_is_resumed_in_a_few_calls():
+    # An index of 10**12 (a state from another tenant, or damaged): stepping back page by page never ended.
+    _, saved = stopped_at_3862()
+    listing = LiveListing(range(1, 5001))
+    pages, firsts, _ = syncs_until_done(listing, Position(10**12, saved.tail))
+    assert all(first is not None and first <= 5 for first in firsts), firsts
+    assert set(range(3858, 5001)) <= set(seen(pages))  # everything after the saved ids, at least
+
+
+def test_a_saved_position_past_the_end_whose_ids_are_on_the_last_page_goes_on_from_there():
+    # 5,000 users, saved at 3862; the 3,000 users after 1,000 and before the saved ids are deleted: the saved ids
+    # are on the listing's last page now, and the scan goes on from there without reading the rest again.
+    _, position = stopped_at_3862()
+    kept = [*range(1, 1001), *range(3858, 3901)]
+    listing = LiveListing(kept)
+    pages = asyncio.run(scan(listing, 100, 4, start=position))
+    assert listing.requests == 2  # the page at 3862 (empty), the last page
+    assert set(range(3858, 3901)) <= set(seen(pages)) and pages[-1].last
+
+
+@pytest.mark.parametrize("scim", [True, False], ids=["SCIM", "offsets"])
+def test_an_understated_total_does_not_end_the_scan_early(scim):
+    # The server said 120 and held 250: the page reaching the stated total was full, yet it ended the scan, 200
+    # records synced and "done". A full page at or past the stated total is read on, one page at a time.
+    listing = LiveListing(range(1, 251), scim=scim, stated_total=120)
+    log = RecordingLog()
+    pages = asyncio.run(scan(listing, 100, 4, log=log))
+    assert sorted(set(seen(pages))) == list(range(1, 251))
+    assert pages[-1].last and not any(page.last for page in pages[:-1])
+    assert listing.requests == len(pages)  # beyond the stated total, nothing read ahead in vain
+    warning = next(text for text in log.texts("warning") if "120" in text)
+    assert warning.startswith("users:" if scim else "notes:")
+
+
+def test_an_understated_total_is_read_on_one_page_at_a_time_to_the_real_end():
+    listing = LiveListing(range(1, 1001), stated_total=30)
+    pages = asyncio.run(scan(listing, 10, 8))
+    assert sorted(set(seen(pages))) == list(range(1, 1001))
+    assert listing.requests == len(pages)  # one page at a time: not one speculative page past the real end
+
+
+@pytest.mark.parametrize(("size", "calls"), [(0, 1), (1, 1), (50, 1), (250, 3), (297, 3)])
+def test_a_correct_total_costs_no_extra_call(size, calls):
+    # The last page is short (or the listing empty): the scan ends with it, as before. (Only a last page that is
+    # exactly full at the total costs one more call: it cannot be told from a full page of an understated total.)
+    listing = LiveListing(range(1, size + 1))
+    log = RecordingLog()
+    pages = asyncio.run(scan(listing, 100, 4, log=log))
+    assert sorted(set(seen(pages))) == list(range(1, size + 1))
+    assert listing.requests == calls  # pages 99 apart, the last one short
+    assert not log.texts("warning")
+
+
+@pytest.mark.parametrize("scim", [True, False], ids=["SCIM", "offsets"])
+def test_a_total_found_understated_is_not_trusted_to_end_a_short_page(scim):
+    # The server caps pages at 7 records (8 asked) and says it holds none: the first page is short and past the
+    # stated total, which is wrong; the page may be short by the cap, so the listing is read on.
+    listing = LiveListing(range(1, 31), scim=scim, max_count=7, stated_total=0)
+    pages = asyncio.run(scan(listing, 8, 4))
+    assert sorted(set(seen(pages))) == list(range(1, 31))
+    assert pages[-1].last
