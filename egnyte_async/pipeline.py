@@ -318,8 +318,9 @@ class Sync:
     def _log_summary(self) -> None:
         report = self.report
         tables = ", ".join(f"{table} {count}" for table, count in sorted(report.rows_by_table.items())) or "none"
+        deleted = ", ".join(f"{table} {count}" for table, count in sorted(report.deleted_by_table.items())) or "none"
         self.log.info(
-            f"sync summary: rows upserted: {tables}; {report.requests} requests, {report.retries} retries, "
+            f"sync summary: rows upserted: {tables}; rows marked deleted: {deleted}; {report.requests} requests, {report.retries} retries, "
             f"{report.throttled} throttled, {report.refreshes} token refreshes, {report.elapsed_s:.1f} s"
         )
         if report.stopped:
