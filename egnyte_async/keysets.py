@@ -37,8 +37,8 @@ length of the payload (the zlib output is capped too), so no text can make a dec
 
 `KeyTracker` is what a stream keeps while a scan spans several syncs: ``previous`` (keys the last complete scan
 saw and this one has not yet) and ``seen`` (keys this scan saw). Each key seen moves from the first to the second,
-so the two together stay about the size of one set, and what is left in ``previous`` when the scan completes is
-what was deleted.
+and the state stores their union once plus the positions of the seen keys in it, so the tracker stays the size of
+one set mid-scan; what is left in ``previous`` when the scan completes is what was deleted.
 """
 
 from __future__ import annotations
@@ -439,39 +439,58 @@ class KeyTracker(Generic[K]):
     """The keys of one kind of record across a scan that may span several syncs, to tell which were deleted.
 
     `previous` holds the keys the last complete scan saw that this scan has not seen yet; `seen` the keys this scan
-    saw. `see` moves keys from the first to the second, so the state holds each key once; `finish`, called when a
-    scan has read everything, returns what is left in `previous` (keys that no longer exist) and starts the next
-    scan from what this one saw. Before the first complete scan `previous` is empty, so nothing is reported gone.
-    The texts written by `to_state` are cached until the sets change, since a checkpoint comes far more often than
-    a change of large sets.
+    saw. `see` moves keys from the first to the second; `finish`, called when a scan has read everything, returns
+    what is left in `previous` (keys that no longer exist) and starts the next scan from what this one saw. Before
+    the first complete scan `previous` is empty, so nothing is reported gone.
+
+    The state holds each key once: ``{"keys": <previous ∪ seen>, "seen": <positions>}``, where the positions
+    (an integer set) are those of the seen keys in the sorted union. Two separate sets would cost more mid-scan
+    (memberships: each half repeats most users and groups), while the positions of keys met in runs (users in id
+    order, a group's members together) compress to almost nothing. The union only changes when a scan meets a key
+    the previous one did not know, or when a scan ends having missed some: its text, the expensive one, is cached
+    until then, and a checkpoint usually re-encodes only the positions.
     """
 
     def __init__(self, codec: Codec[K], previous: Iterable[K] = (), seen: Iterable[K] = ()) -> None:
         self.codec = codec
         self.seen: set[K] = set(seen)
         self.previous: set[K] = set(previous) - self.seen
-        self._texts: dict[str, str] = {}
+        self._keys_text: str | None = None
+        self._order: list[K] | None = None
+        self._seen_text: str | None = None
+
+    def _union_changed(self) -> None:
+        self._keys_text = self._order = self._seen_text = None
 
     def see(self, keys: Iterable[K]) -> None:
         """Records keys read by this scan (a key seen again is harmless)."""
         new = set(keys) - self.seen
         if new:
+            if not new <= self.previous:
+                self._union_changed()
             self.seen |= new
             self.previous -= new
-            self._texts.clear()
+            self._seen_text = None
 
     def finish(self) -> set[K]:
         """Ends a complete scan: returns the keys of the previous scan that this one did not see, and makes this
         scan's keys the previous ones of the next."""
         gone, self.previous, self.seen = self.previous, self.seen, set()
-        self._texts.clear()
+        if gone:
+            self._union_changed()
+        self._seen_text = None
         return gone
 
     def to_state(self) -> dict[str, str]:
-        """The JSON-ready part of the state: {"previous": text, "seen": text}."""
-        if not self._texts:
-            self._texts = {"previous": self.codec.encode(self.previous), "seen": self.codec.encode(self.seen)}
-        return dict(self._texts)
+        """The JSON-ready part of the state: {"keys": text, "seen": text}."""
+        if self._order is None:
+            self._order = sorted(self.previous | self.seen)  # type: ignore[type-var]
+        if self._keys_text is None:
+            self._keys_text = self.codec.encode(set(self._order))
+        if self._seen_text is None:
+            seen = self.seen
+            self._seen_text = encode_int_set(i for i, key in enumerate(self._order) if key in seen)
+        return {"keys": self._keys_text, "seen": self._seen_text}
 
     @classmethod
     def from_state(cls, codec: Codec[K], raw: Any) -> KeyTracker[K]:
@@ -479,11 +498,15 @@ class KeyTracker(Generic[K]):
         reports before starting the tracker afresh."""
         if not isinstance(raw, Mapping):
             raise ValueError(f"{codec.name} tracker: expected an object, got {type(raw).__name__}")
-        missing = {"previous", "seen"} - raw.keys()
+        missing = {"keys", "seen"} - raw.keys()
         if missing:
             raise ValueError(f"{codec.name} tracker: missing {', '.join(sorted(missing))}")
-        previous, seen = codec.decode(raw["previous"]), codec.decode(raw["seen"])
-        tracker = cls(codec, previous, seen)
-        if previous.isdisjoint(seen):  # the texts are exactly what to_state would write: no need to encode again
-            tracker._texts = {"previous": raw["previous"], "seen": raw["seen"]}
+        keys = codec.decode(raw["keys"])
+        positions = decode_int_set(raw["seen"])
+        order: list[K] = sorted(keys)  # type: ignore[type-var]
+        if positions and (min(positions) < 0 or max(positions) >= len(order)):
+            raise ValueError(f"{codec.name} tracker: a seen position beyond the {len(order)} keys")
+        seen = {order[i] for i in positions}
+        tracker = cls(codec, keys - seen, seen)
+        tracker._order, tracker._keys_text, tracker._seen_text = order, raw["keys"], raw["seen"]
         return tracker

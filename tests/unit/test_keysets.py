@@ -273,13 +273,29 @@ def test_pair_trackers(before: set[tuple[str, int]], after: set[tuple[str, int]]
 
 
 def test_tracker_state_is_cached_and_checked() -> None:
-    tracker = KeyTracker(STR_KEYS, previous=["a", "b"])
+    tracker = KeyTracker(STR_KEYS, previous=["a", "b", "c"])
     first = tracker.to_state()
     assert tracker.to_state() == first
-    tracker.see(["a"])
-    assert tracker.to_state() != first
-    assert KeyTracker.from_state(STR_KEYS, tracker.to_state()).previous == {"b"}
-    for bad in (None, [], {"previous": encode_str_set([])}, {"previous": "x", "seen": "y"}):
+    tracker.see(["a"])  # a key the previous scan knew: only the positions change
+    second = tracker.to_state()
+    assert second["keys"] == first["keys"] and second["seen"] != first["seen"]
+    tracker.see(["d"])  # a new key: the union changes
+    assert tracker.to_state()["keys"] == encode_str_set(["a", "b", "c", "d"])
+    resumed = KeyTracker.from_state(STR_KEYS, tracker.to_state())
+    assert (resumed.previous, resumed.seen) == ({"b", "c"}, {"a", "d"})
+    assert resumed.to_state() == tracker.to_state()
+    assert resumed.finish() == {"b", "c"}
+    assert resumed.to_state() == {"keys": encode_str_set(["a", "d"]), "seen": encode_int_set([])}
+    for bad in (
+        None,
+        [],
+        {"keys": encode_str_set([])},
+        {"keys": "x", "seen": encode_int_set([])},
+        {"keys": encode_str_set(["a"]), "seen": "y"},
+        {"keys": encode_str_set(["a"]), "seen": encode_int_set([1])},
+        {"keys": encode_str_set(["a"]), "seen": encode_int_set([-1])},
+        {"keys": encode_int_set([1]), "seen": encode_int_set([])},
+    ):
         with pytest.raises(ValueError):
             KeyTracker.from_state(STR_KEYS, bad)
     # owners of the wrong type
@@ -287,7 +303,23 @@ def test_tracker_state_is_cached_and_checked() -> None:
         KeyTracker.from_state(STR_INT_PAIRS, KeyTracker(INT_INT_PAIRS, [(1, 2)]).to_state())
     with pytest.raises(ValueError, match="owners"):
         KeyTracker.from_state(INT_INT_PAIRS, KeyTracker(STR_INT_PAIRS, [("g", 2)]).to_state())
-    # a hand-merged state where a key is in both: it counts as seen
-    both = {"previous": encode_str_set(["a", "b"]), "seen": encode_str_set(["a"])}
-    merged = KeyTracker.from_state(STR_KEYS, both)
-    assert merged.previous == {"b"} and merged.to_state()["previous"] == encode_str_set(["b"])
+
+
+def test_a_scan_in_order_costs_almost_nothing_more() -> None:
+    """Mid-scan, the state is the union once and the positions seen, which compress when met in runs."""
+    users = [12_824_000_000 + 1024 * i + i % 500 for i in range(20_000)]
+    tracker = KeyTracker(INT_KEYS, previous=users)
+    at_rest = json.dumps(tracker.to_state())
+    tracker.see(users[:10_000])
+    assert len(json.dumps(tracker.to_state())) < len(at_rest) + 200
+
+
+@given(
+    st.sets(st.tuples(st.text(max_size=3), st.integers(0, 20)), max_size=30),
+    st.lists(st.tuples(st.text(max_size=3), st.integers(0, 20)), max_size=30),
+)
+def test_tracker_state_round_trips(previous: set[tuple[str, int]], seen: list[tuple[str, int]]) -> None:
+    tracker = KeyTracker(STR_INT_PAIRS, previous=previous)
+    tracker.see(seen)
+    resumed = KeyTracker.from_state(STR_INT_PAIRS, json.loads(json.dumps(tracker.to_state())))
+    assert (resumed.previous, resumed.seen) == (previous - set(seen), set(seen))
