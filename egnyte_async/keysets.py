@@ -92,11 +92,12 @@ def _put_sorted(out: bytearray, values: Iterable[int]) -> None:
     for value in values:
         n = _zigzag(value) if previous is None else value - previous - 1
         previous = value
-        if n < 0x80:  # the common cases inline: a gap under 128, or under 16,384
+        if n < 0x80:  # the common cases inline: gaps of one, two or three bytes
             out.append(n)
         elif n < 0x4000:
-            out.append((n & 0x7F) | 0x80)
-            out.append(n >> 7)
+            out += bytes(((n & 0x7F) | 0x80, n >> 7))
+        elif n < 0x200000:
+            out += bytes(((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80, n >> 14))
         else:
             _put(out, n)
 
