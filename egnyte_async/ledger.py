@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from egnyte_async.keysets import decode_int_set, decode_mapping, encode_int_set, encode_mapping
 from egnyte_async.log import Log
 from egnyte_async.schema import Table
 from egnyte_async.state import report_unreadable
@@ -59,18 +60,24 @@ class Ledger:
         self.spec = spec
         self.known: dict[Scope, frozenset[int]] = known or {}
         self.met: set[Scope] = met or set()
+        #: `known` as saved, until it changes: re-encoding a large tenant's memberships costs most of a second.
+        self._known_text: str | None = None
 
     def refresh(self, scope: Scope, children: frozenset[int] = frozenset()) -> list[Deletion]:
         """`scope` was read whole and holds exactly `children`: the children it no longer holds are deleted."""
         self.met.add(scope)
-        before = self.known.get(scope, frozenset())
-        self.known[scope] = children
+        before = self.known.get(scope)
+        if before != children:
+            self.known[scope] = children
+            self._known_text = None
         return self._children_rows(scope, before - children) if before else []
 
     def keep(self, scope: Scope) -> None:
         """`scope` exists but was not read: whatever it holds stays as it is."""
         self.met.add(scope)
-        self.known.setdefault(scope, frozenset())
+        if scope not in self.known:
+            self.known[scope] = frozenset()
+            self._known_text = None
 
     def complete(self) -> list[Deletion]:
         """The scan is over: every scope it did not meet is gone, with its children."""
@@ -79,6 +86,7 @@ class Ledger:
             if self.spec.parent is not None:
                 deletions.append((self.spec.parent.name, self.spec.parent_key(scope)))
             deletions.extend(self._children_rows(scope, self.known.pop(scope)))
+            self._known_text = None
         self.met = set()
         return deletions
 
@@ -89,10 +97,12 @@ class Ledger:
         return [(spec.child.name, spec.child_key(scope, child)) for child in sorted(children)]
 
     def to_state(self) -> dict[str, Any]:
-        return {
-            "known": [[scope, sorted(children)] for scope, children in self.known.items()],
-            "met": list(self.met),
-        }
+        """The scopes with their children, and which of them this scan met, as compact text (egnyte_async.keysets):
+        a large tenant's ledgers stay within a few megabytes of state."""
+        if self._known_text is None:
+            self._known_text = encode_mapping(self.known)
+        order = {scope: position for position, scope in enumerate(sorted(self.known, key=_scope_order))}
+        return {"known": self._known_text, "met": encode_int_set(order[scope] for scope in self.met)}
 
     @classmethod
     def from_state(cls, spec: LedgerSpec, raw: Any, stream: str, log: Log) -> Ledger:
@@ -101,31 +111,21 @@ class Ledger:
         if raw is None:
             return cls(spec)
         try:
-            known = _read_known(raw["known"])
-            met = {_read_scope(scope) for scope in raw["met"]}
-        except (KeyError, TypeError, ValueError) as error:
+            if not isinstance(raw, dict):
+                raise ValueError(f"a {type(raw).__name__}, not an object")
+            known = {scope: frozenset(children) for scope, children in decode_mapping(raw.get("known")).items()}
+            scopes = sorted(known, key=_scope_order)
+            met = {scopes[position] for position in decode_int_set(raw.get("met"))}
+        except (ValueError, IndexError, TypeError) as error:
             again = "deletions are detected again from the next full scan"
             report_unreadable(log, stream, "'ledger'", raw, again, str(error))
             return cls(spec)
         return cls(spec, known, met)
 
 
-def _read_scope(value: Any) -> Scope:
-    if type(value) is int or type(value) is str:
-        return value
-    raise ValueError("a scope is not a string or a whole number")
-
-
-def _read_known(value: Any) -> dict[Scope, frozenset[int]]:
-    if not isinstance(value, list):
-        raise ValueError("'known' is not a list")
-    known: dict[Scope, frozenset[int]] = {}
-    for entry in value:
-        scope, children = entry
-        if not isinstance(children, list) or not all(type(child) is int for child in children):
-            raise ValueError("children are not whole numbers")
-        known[_read_scope(scope)] = frozenset(children)
-    return known
+def _scope_order(scope: Scope) -> tuple[int, int | str]:
+    """Sorts scopes of either kind (whole numbers before strings), the same way on every sync."""
+    return (0, scope) if type(scope) is int else (1, scope)
 
 
 def ledgers_from_state(specs: Mapping[str, LedgerSpec], raw: Any, log: Log) -> dict[str, Ledger]:

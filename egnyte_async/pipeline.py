@@ -320,8 +320,9 @@ class Sync:
         tables = ", ".join(f"{table} {count}" for table, count in sorted(report.rows_by_table.items())) or "none"
         deleted = ", ".join(f"{table} {count}" for table, count in sorted(report.deleted_by_table.items())) or "none"
         self.log.info(
-            f"sync summary: rows upserted: {tables}; rows marked deleted: {deleted}; {report.requests} requests, {report.retries} retries, "
-            f"{report.throttled} throttled, {report.refreshes} token refreshes, {report.elapsed_s:.1f} s"
+            f"sync summary: rows upserted: {tables}; rows marked deleted: {deleted}; {report.requests} requests, "
+            f"{report.retries} retries, {report.throttled} throttled, {report.refreshes} token refreshes, "
+            f"{report.elapsed_s:.1f} s"
         )
         if report.stopped:
             resets = (

@@ -255,16 +255,14 @@ async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Ba
             )
 
 
-def _owner_scope(user: dict[str, Any]) -> int | str | None:
-    """The user a listing's bookmarks belong to, keyed as the users table keys them (a whole number; a string id
-    only where Egnyte's is not one), so that the ledger follows the user across renames."""
+def _owner_scope(user: dict[str, Any]) -> int | None:
+    """The user a listing's bookmarks belong to, keyed as the users table keys them (a whole number), so that the
+    ledger follows the user across renames; None for an id the users table cannot hold either (such a user's
+    bookmarks are synced but never found gone)."""
     value = user.get("id")
-    if type(value) is int:
-        return value
-    if type(value) is str and value.strip():
-        text = value.strip()
-        return int(text) if text.isascii() and text.isdigit() else text
-    return None
+    if type(value) is str and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    return value if type(value) is int and 0 <= value < 2**63 else None
 
 
 #: Each user is a scope whose children are their bookmarks' ids; a user met by no complete scan of the users is
