@@ -1,0 +1,103 @@
+"""The ledger that finds deletions: children diffed as each scope is read, scopes not met by a complete scan gone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from egnyte_async.ledger import Ledger, ledgers_from_state
+from egnyte_async.streams.bookmarks import LEDGER as BOOKMARKS
+from egnyte_async.streams.groups import LEDGER as GROUPS
+from egnyte_async.streams.users import LEDGER as USERS
+from tests.logs import RecordingLog
+
+
+def test_a_member_no_longer_listed_is_deleted_as_soon_as_the_group_is_read():
+    ledger = Ledger(GROUPS)
+    assert ledger.refresh("g1", frozenset({1, 2, 3})) == []  # first time: nothing to compare with
+    assert ledger.refresh("g1", frozenset({1, 3, 4})) == [("group_members", {"group_id": "g1", "user_id": 2})]
+
+
+def test_a_group_not_met_by_a_complete_scan_is_deleted_with_its_members():
+    ledger = Ledger(GROUPS)
+    ledger.refresh("g1", frozenset({1}))
+    ledger.refresh("g2", frozenset({5, 6}))
+    ledger.complete()
+    ledger.refresh("g1", frozenset({1}))
+    assert ledger.complete() == [
+        ("groups", {"id": "g2"}),
+        ("group_members", {"group_id": "g2", "user_id": 5}),
+        ("group_members", {"group_id": "g2", "user_id": 6}),
+    ]
+    # A complete scan that meets nothing means Egnyte holds nothing: g1 goes too.
+    assert ledger.complete() == [("groups", {"id": "g1"}), ("group_members", {"group_id": "g1", "user_id": 1})]
+
+
+def test_a_scope_kept_without_being_read_keeps_everything_it_held():
+    ledger = Ledger(BOOKMARKS)
+    ledger.refresh(7, frozenset({70, 71}))
+    ledger.complete()
+    ledger.keep(7)  # a deactivated user: Egnyte will not list their bookmarks
+    assert ledger.complete() == []
+    assert ledger.known[7] == frozenset({70, 71})
+
+
+def test_a_users_bookmarks_go_when_the_user_does():
+    ledger = Ledger(BOOKMARKS)
+    ledger.refresh(7, frozenset({70, 71}))
+    ledger.refresh(8, frozenset())
+    ledger.complete()
+    ledger.refresh(8, frozenset())
+    assert ledger.complete() == [("bookmarks", {"id": 70}), ("bookmarks", {"id": 71})]  # no row of their own
+
+
+def test_users_are_scopes_without_children():
+    ledger = Ledger(USERS)
+    for user in (1, 2, 3):
+        ledger.refresh(user)
+    ledger.complete()
+    ledger.refresh(1)
+    ledger.refresh(3)
+    assert ledger.complete() == [("users", {"id": 2})]
+
+
+def test_nothing_is_deleted_before_a_scan_completes_and_a_resumed_scan_remembers_what_it_met():
+    ledger = Ledger(USERS)
+    for user in range(10):
+        ledger.refresh(user)
+    ledger.complete()
+    for user in range(5):  # a scan stopped halfway by the quota: saved, then read back by the next sync
+        ledger.refresh(user)
+    resumed = Ledger.from_state(USERS, json.loads(json.dumps(ledger.to_state())), "users", RecordingLog())
+    assert resumed.met == set(range(5)) and set(resumed.known) == set(range(10))
+    for user in range(5, 9):
+        resumed.refresh(user)
+    assert resumed.complete() == [("users", {"id": 9})]
+
+
+def test_the_saved_ledger_is_compact_text_and_round_trips():
+    ledger = Ledger(GROUPS)
+    for number in range(50):
+        ledger.refresh(f"00000000-0000-4000-8000-{number:012d}", frozenset(range(number, number + 20)))
+    ledger.complete()
+    ledger.refresh("00000000-0000-4000-8000-000000000003", frozenset({3}))
+    saved = json.loads(json.dumps(ledger.to_state()))
+    assert all(isinstance(text, str) for text in saved.values())
+    back = Ledger.from_state(GROUPS, saved, "groups", RecordingLog())
+    assert back.known == ledger.known and back.met == ledger.met
+
+
+@pytest.mark.parametrize("garbage", [[1, 2], "x", {"known": "m1:###", "met": ""}, {"known": 3}])
+def test_an_unreadable_ledger_is_reported_and_starts_afresh(garbage):
+    log = RecordingLog()
+    ledger = Ledger.from_state(GROUPS, garbage, "groups", log)
+    assert ledger.known == {} and ledger.met == set()
+    (warning,) = log.texts("warning")
+    assert warning.startswith("groups: the saved 'ledger' is unreadable") and "next full scan" in warning
+
+
+def test_a_ledgers_part_that_is_no_object_is_reported():
+    log = RecordingLog()
+    assert set(ledgers_from_state({"users": USERS}, [1], log)) == {"users"}
+    assert log.texts("warning") and log.texts("warning")[0].startswith("state: the saved 'ledgers' is unreadable")
