@@ -236,6 +236,14 @@ class Sync:
                 case Kept(scope=scope):
                     ledger.keep(scope)
                     deletions = []
+                case Completed() if ledger.known and not ledger.met:
+                    # A listing that comes back empty after holding records is far likelier a fault than a tenant
+                    # emptied: nothing is deleted on its word.
+                    self.log.warning(
+                        f"{stream}: the scan completed without meeting any of the {len(ledger.known)} records synced "
+                        "before; nothing is marked deleted on an empty listing's word"
+                    )
+                    deletions = []
                 case Completed():
                     deletions = ledger.complete()
                 case _:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from egnyte_async.items import Batch, Finished, Rows
+from egnyte_async.items import Batch, Completed, Finished, Refreshed, Rows
 from egnyte_async.pipeline import Sync, Tuning
 from egnyte_async.settings import Settings
 from egnyte_async.streams.scan_state import ScanState
@@ -64,3 +64,17 @@ def test_long_texts_checkpoint_by_their_size_not_only_by_their_count():
 def test_a_batch_weighs_the_text_of_its_rows_and_of_their_extra_column():
     rows = [("notes", {"id": "n", "note_text": "abc", "count": 5, "extra": {"odd": "de", "n": 1}})]
     assert Batch(rows, ScanState(None)).size == len("n") + len("abc") + len("de")
+
+
+def test_a_scan_that_meets_nothing_deletes_nothing_and_says_why():
+    operations = Recorder()
+    log = RecordingLog()
+    settings = Settings(domain="acme", base_url="https://acme.egnyte.com", api_token="t", streams=("users",))
+    drain = Sync(settings, None, operations, log, now=NOW)
+    rows = [("users", {"id": 1}), ("users", {"id": 2})]
+    drain._handle(Rows("users", Batch(rows, ScanState(None), marks=(Refreshed(1), Refreshed(2), Completed()))))
+    drain._handle(Rows("users", Batch([], ScanState(None), marks=(Completed(),))))  # an empty listing
+    assert not [call for call in operations.calls if call[0] == "delete"]
+    assert any("without meeting any of the 2 records" in line for line in log.texts("warning"))
+    drain._handle(Rows("users", Batch(rows[:1], ScanState(None), marks=(Refreshed(1), Completed()))))
+    assert ("delete", 2) in operations.calls  # a scan that meets some records does delete the others
