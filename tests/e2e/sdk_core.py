@@ -68,6 +68,23 @@ def warehouse_rows(project: Path) -> dict[str, dict[tuple, dict]]:
         con.close()
 
 
+def deleted_keys(project: Path) -> dict[str, set[tuple]]:
+    """The primary keys of the rows marked deleted (`_fivetran_deleted`), per table."""
+    con = duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True)
+    try:
+        out: dict[str, set[tuple]] = {}
+        for spec in all_tables():
+            keys = ", ".join(spec.primary_key)
+            try:
+                rows = con.execute(f'select {keys} from tester."{spec.name}" where _fivetran_deleted').fetchall()
+            except duckdb.CatalogException:
+                rows = []
+            out[spec.name] = {tuple(row) for row in rows}
+        return out
+    finally:
+        con.close()
+
+
 def duplicate_keys(project: Path) -> dict[str, int]:
     """Rows sharing a primary key, per table: must always be zero."""
     con = duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from harness import all_notes, assert_matches, expected_rows
-from sdk_core import duplicate_keys, run_core, saved_state, warehouse_rows
+from sdk_core import deleted_keys, duplicate_keys, run_core, saved_state, warehouse_rows
+from test_deletions import delete_some_and_bring_some_back
 
 from egnyte_async.dates import parse_egnyte_datetime
 from egnyte_sandbox import SandboxConfig, run_server
@@ -85,3 +88,24 @@ def test_throttled_tenant_syncs_completely_and_backs_off(project):
         run_core(project, configuration(sandbox, requests_per_second="200"))
         assert sandbox.stats.throttled_qps > 0  # the connector was told to slow down, and did
         check_against_tenant(project, sandbox.tenant)
+
+
+def test_deletions_reach_duckdb_as_soft_deletes_and_nothing_existing_is_marked(project):
+    """Users (with their memberships and bookmarks), a group, single memberships and bookmarks deleted in Egnyte
+    are marked `_fivetran_deleted` by the next sync; a user brought in meanwhile is live; nothing existing is
+    marked deleted."""
+    with run_server(SandboxConfig(**TENANT, qps_limit=None, daily_quota=None)) as sandbox:
+        run_core(project, configuration(sandbox))
+        before = warehouse_rows(project)
+        assert all(not keys for keys in deleted_keys(project).values())
+
+        # delete_some_and_bring_some_back reaches for app.state.sandbox.tenant
+        delete_some_and_bring_some_back(SimpleNamespace(state=SimpleNamespace(sandbox=sandbox)), random.Random(3))
+        run_core(project, configuration(sandbox), saved_state(project))
+        check_against_tenant(project, sandbox.tenant)
+        now = expected_rows(sandbox.tenant, parse_egnyte_datetime(saved_state(project)["streams"]["notes"]["cursor"]))
+        deleted = deleted_keys(project)
+        for table in ("users", "groups", "group_members", "bookmarks"):
+            gone = {tuple(str(v) for v in key) for key in set(before[table]) - set(now[table])}
+            marked = {tuple(str(v) for v in key) for key in deleted[table]}
+            assert gone and marked == gone, (table, marked ^ gone)
