@@ -109,3 +109,26 @@ def test_deletions_reach_duckdb_as_soft_deletes_and_nothing_existing_is_marked(p
             gone = {tuple(str(v) for v in key) for key in set(before[table]) - set(now[table])}
             marked = {tuple(str(v) for v in key) for key in deleted[table]}
             assert gone and marked == gone, (table, marked ^ gone)
+
+
+def test_a_quota_stop_between_deletions_marks_nothing_existing_and_the_next_sync_completes_them(project):
+    with run_server(SandboxConfig(**TENANT, qps_limit=None, daily_quota=None)) as sandbox:
+        run_core(project, configuration(sandbox))
+        before = warehouse_rows(project)
+        calls = saved_state(project)["quota"]["calls"]
+        delete_some_and_bring_some_back(SimpleNamespace(state=SimpleNamespace(sandbox=sandbox)), random.Random(5))
+        # The same day, with half a full sync's calls left: the second scan stops halfway.
+        run_core(project, configuration(sandbox, daily_request_limit=str(calls + calls // 2)), saved_state(project))
+        assert set(saved_state(project)["round_done"]) != {"users", "groups", "notes", "bookmarks"}
+        now = expected_rows(sandbox.tenant, parse_egnyte_datetime(saved_state(project)["streams"]["notes"]["cursor"]))
+        marked = deleted_keys(project)
+        for table in ("users", "groups", "group_members", "bookmarks"):
+            existing = {tuple(str(v) for v in key) for key in now[table]}
+            assert not {tuple(str(v) for v in key) for key in marked[table]} & existing, table
+        for _ in range(3):  # what the quota left undone
+            run_core(project, configuration(sandbox), saved_state(project))
+        check_against_tenant(project, sandbox.tenant)
+        deleted = deleted_keys(project)
+        for table in ("users", "groups", "group_members", "bookmarks"):
+            gone = {tuple(str(v) for v in key) for key in set(before[table]) - set(now[table])}
+            assert {tuple(str(v) for v in key) for key in deleted[table]} == gone, table
