@@ -1,5 +1,4 @@
-"""The key set texts round-trip any set, refuse anything else with ValueError only, and the tracker tells what
-was deleted however a scan is cut into syncs (hypothesis)."""
+"""The key set texts round-trip any set and refuse anything else with ValueError only (hypothesis)."""
 
 from __future__ import annotations
 
@@ -17,11 +16,6 @@ from egnyte_async import keysets
 from egnyte_async.keysets import (
     INT64_MAX,
     INT64_MIN,
-    INT_INT_PAIRS,
-    INT_KEYS,
-    STR_INT_PAIRS,
-    STR_KEYS,
-    KeyTracker,
     decode_int_set,
     decode_mapping,
     decode_str_set,
@@ -222,104 +216,3 @@ def test_zlib_bombs_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keysets, "MAX_PAYLOAD", 1000)
     with pytest.raises(ValueError, match="exceeds"):
         decode_int_set(_wrap("i1:", bytes(5000)))
-
-
-# --- the tracker -----------------------------------------------------------------------------------------------
-
-
-@settings(max_examples=200)
-@given(
-    st.sets(st.integers(0, 40)),
-    st.lists(st.lists(st.integers(0, 40)), max_size=6),
-    st.data(),
-)
-def test_tracker_reports_what_the_scan_did_not_see(
-    previous_scan: set[int], batches: list[list[int]], data: st.DataObject
-) -> None:
-    """gone = previous - seen, whatever the repeats, and whichever checkpoints the scan resumes from."""
-    tracker = KeyTracker(INT_KEYS)
-    tracker.see(previous_scan)
-    assert tracker.finish() == set()  # the first complete scan knows of nothing before it
-    seen_so_far: set[int] = set()
-    for batch in batches:
-        tracker.see(batch)
-        seen_so_far |= set(batch)
-        if data.draw(st.booleans()):  # a sync ends here; the next resumes from the saved state
-            saved = json.loads(json.dumps(tracker.to_state()))
-            tracker = KeyTracker.from_state(INT_KEYS, saved)
-        # every key is in one set only, so the pair stays about one scan's size
-        assert tracker.previous.isdisjoint(tracker.seen)
-        assert tracker.seen == seen_so_far
-        assert tracker.previous == previous_scan - seen_so_far
-    seen_now = {k for b in batches for k in b}
-    assert tracker.seen == seen_now
-    assert tracker.previous == previous_scan - seen_now
-    assert tracker.finish() == previous_scan - seen_now
-    assert tracker.previous == seen_now and tracker.seen == set()
-    assert tracker.finish() == seen_now  # a scan that sees nothing reports everything gone
-
-
-@given(st.sets(st.tuples(uuids, ids), max_size=40), st.sets(st.tuples(uuids, ids), max_size=40))
-def test_pair_trackers(before: set[tuple[str, int]], after: set[tuple[str, int]]) -> None:
-    tracker = KeyTracker(STR_INT_PAIRS, previous=before)
-    half = sorted(after)[: len(after) // 2]
-    tracker.see(half)
-    tracker = KeyTracker.from_state(STR_INT_PAIRS, json.loads(json.dumps(tracker.to_state())))
-    tracker.see(after)
-    assert tracker.finish() == before - after
-    bookmarks = KeyTracker(INT_INT_PAIRS, previous={(1, 10), (1, 11), (2, 20)})
-    bookmarks.see([(1, 10)])
-    assert KeyTracker.from_state(INT_INT_PAIRS, bookmarks.to_state()).finish() == {(1, 11), (2, 20)}
-
-
-def test_tracker_state_is_cached_and_checked() -> None:
-    tracker = KeyTracker(STR_KEYS, previous=["a", "b", "c"])
-    first = tracker.to_state()
-    assert tracker.to_state() == first
-    tracker.see(["a"])  # a key the previous scan knew: only the positions change
-    second = tracker.to_state()
-    assert second["keys"] == first["keys"] and second["seen"] != first["seen"]
-    tracker.see(["d"])  # a new key: the union changes
-    assert tracker.to_state()["keys"] == encode_str_set(["a", "b", "c", "d"])
-    resumed = KeyTracker.from_state(STR_KEYS, tracker.to_state())
-    assert (resumed.previous, resumed.seen) == ({"b", "c"}, {"a", "d"})
-    assert resumed.to_state() == tracker.to_state()
-    assert resumed.finish() == {"b", "c"}
-    assert resumed.to_state() == {"keys": encode_str_set(["a", "d"]), "seen": encode_int_set([])}
-    for bad in (
-        None,
-        [],
-        {"keys": encode_str_set([])},
-        {"keys": "x", "seen": encode_int_set([])},
-        {"keys": encode_str_set(["a"]), "seen": "y"},
-        {"keys": encode_str_set(["a"]), "seen": encode_int_set([1])},
-        {"keys": encode_str_set(["a"]), "seen": encode_int_set([-1])},
-        {"keys": encode_int_set([1]), "seen": encode_int_set([])},
-    ):
-        with pytest.raises(ValueError):
-            KeyTracker.from_state(STR_KEYS, bad)
-    # owners of the wrong type
-    with pytest.raises(ValueError, match="owners"):
-        KeyTracker.from_state(STR_INT_PAIRS, KeyTracker(INT_INT_PAIRS, [(1, 2)]).to_state())
-    with pytest.raises(ValueError, match="owners"):
-        KeyTracker.from_state(INT_INT_PAIRS, KeyTracker(STR_INT_PAIRS, [("g", 2)]).to_state())
-
-
-def test_a_scan_in_order_costs_almost_nothing_more() -> None:
-    """Mid-scan, the state is the union once and the positions seen, which compress when met in runs."""
-    users = [12_824_000_000 + 1024 * i + i % 500 for i in range(20_000)]
-    tracker = KeyTracker(INT_KEYS, previous=users)
-    at_rest = json.dumps(tracker.to_state())
-    tracker.see(users[:10_000])
-    assert len(json.dumps(tracker.to_state())) < len(at_rest) + 200
-
-
-@given(
-    st.sets(st.tuples(st.text(max_size=3), st.integers(0, 20)), max_size=30),
-    st.lists(st.tuples(st.text(max_size=3), st.integers(0, 20)), max_size=30),
-)
-def test_tracker_state_round_trips(previous: set[tuple[str, int]], seen: list[tuple[str, int]]) -> None:
-    tracker = KeyTracker(STR_INT_PAIRS, previous=previous)
-    tracker.see(seen)
-    resumed = KeyTracker.from_state(STR_INT_PAIRS, json.loads(json.dumps(tracker.to_state())))
-    assert (resumed.previous, resumed.seen) == (previous - set(seen), set(seen))
