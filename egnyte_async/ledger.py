@@ -60,8 +60,10 @@ class Ledger:
         self.spec = spec
         self.known: dict[Scope, frozenset[int]] = known or {}
         self.met: set[Scope] = met or set()
-        #: `known` as saved, until it changes: re-encoding a large tenant's memberships costs most of a second.
+        #: `known` as saved, and each scope's position in it, until `known` changes: re-encoding a large tenant's
+        #: memberships costs most of a second, while a checkpoint mid-scan only adds scopes met.
         self._known_text: str | None = None
+        self._positions: dict[Scope, int] = {}
 
     def refresh(self, scope: Scope, children: frozenset[int] = frozenset()) -> list[Deletion]:
         """`scope` was read whole and holds exactly `children`: the children it no longer holds are deleted."""
@@ -101,8 +103,9 @@ class Ledger:
         a large tenant's ledgers stay within a few megabytes of state."""
         if self._known_text is None:
             self._known_text = encode_mapping(self.known)
-        order = {scope: position for position, scope in enumerate(sorted(self.known, key=_scope_order))}
-        return {"known": self._known_text, "met": encode_int_set(order[scope] for scope in self.met)}
+            self._positions = {scope: position for position, scope in enumerate(sorted(self.known, key=_scope_order))}
+        positions = self._positions
+        return {"known": self._known_text, "met": encode_int_set(positions[scope] for scope in self.met)}
 
     @classmethod
     def from_state(cls, spec: LedgerSpec, raw: Any, stream: str, log: Log) -> Ledger:
