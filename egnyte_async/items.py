@@ -42,10 +42,12 @@ class Batch:
 
     rows: list[tuple[str, dict[str, Any]]]
     state: StreamState
-    #: Rows the stream expects in all, when the listing says (for progress lines).
+    #: Records in the stream's listing, when it says; and how many of them the scan has passed once these rows are
+    #: written (for progress lines).
     total: int | None = None
     #: What the rows tell the stream's ledger (see egnyte_async.ledger), applied once the rows are written.
     marks: tuple[Mark, ...] = ()
+    reached: int | None = None
     #: The characters of text the rows hold: what they weigh in memory, near enough, whatever their count.
     size: int = field(init=False)
 

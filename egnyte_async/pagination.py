@@ -110,6 +110,25 @@ class ScannedPage:
     after: Position
     total: int | None
     last: bool
+    #: The listing's first index (1 for SCIM, 0 for offsets).
+    first_index: int = 0
+
+    @property
+    def new_items(self) -> list[dict[str, Any]]:
+        """The records the page before did not already hand out (the pages' one-record overlap)."""
+        return not_in_tail(self.items, self.start.tail)
+
+    @property
+    def passed(self) -> int:
+        """Records of the listing passed once this page is done."""
+        return self.after.index - self.first_index
+
+    def passed_at(self, item: dict[str, Any]) -> int:
+        """Records of the listing passed once `item`, a record of this page, is done."""
+        for number, candidate in enumerate(self.items, start=1):
+            if candidate is item:
+                return self.start.index - self.first_index + number
+        return self.start.index - self.first_index
 
 
 def _step(page_size: int) -> int:
@@ -300,7 +319,8 @@ class Scanner:
                     page_size = min(length, lighter)
                 new_tail = tuple(_ids(page.items)[-TAIL_SIZE:]) or tail
                 after = Position(start + (length if done else _step(length)), new_tail)
-                yield ScannedPage(self._objects(page.items, start), Position(start, tail), after, page.total, done)
+                items = self._objects(page.items, start)
+                yield ScannedPage(items, Position(start, tail), after, page.total, done, listing.first_index)
                 if done:
                     return
                 tail = new_tail

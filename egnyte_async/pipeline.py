@@ -27,6 +27,7 @@ from egnyte_async.errors import EgnyteError, QuotaExhaustedError
 from egnyte_async.items import Completed, Failed, Finished, Item, Kept, Mark, Refreshed, Rows, Stopped, unknown_item
 from egnyte_async.ledger import ledgers_from_state
 from egnyte_async.log import Log
+from egnyte_async.progress import StreamProgress, duration
 from egnyte_async.settings import Settings
 from egnyte_async.state import StreamState, SyncState
 from egnyte_async.streams.base import Stream
@@ -64,12 +65,6 @@ class Tuning:
     read_ahead_pages: int | None = None
     #: Check the token with one call before any stream starts.
     preflight: bool = True
-
-
-@dataclass
-class StreamProgress:
-    rows: int = 0
-    total: int | None = None
 
 
 @dataclass
@@ -130,16 +125,19 @@ class Sync:
         #: What each enabled stream that re-reads whole listings has written (see egnyte_async.ledger).
         specs = {name: spec for name in settings.streams if (spec := stream_named(name).ledger) is not None}
         self.ledgers = ledgers_from_state(specs, self.state.ledgers, log)
-        self.report = SyncReport(progress={stream.name: StreamProgress() for stream in self.streams})
+        self.report = SyncReport(
+            rows_by_table={table.name: 0 for name in settings.streams for table in stream_named(name).tables},
+            progress={stream.name: StreamProgress(stream.unit) for stream in self.streams},
+        )
         self._client: EgnyteClient | None = None
-        self._last_checkpoint = self._last_progress = clock.monotonic()
+        self._started = self._last_checkpoint = self._last_progress = clock.monotonic()
         self._rows_since_checkpoint = 0
         self._chars_since_checkpoint = 0
         self._queue_room = TextBudget(tuning.queue_chars)
 
     # ---- the writing side: this thread -------------------------------------------------------------------------
     def run(self) -> SyncReport:
-        started = self._last_checkpoint = self._last_progress = self.clock.monotonic()
+        started = self._started = self._last_checkpoint = self._last_progress = self.clock.monotonic()
         failure: Failed | None = None
         syncing = [stream.name for stream in self.streams]
         waiting = [name for name in self.settings.streams if name not in syncing]
@@ -185,21 +183,21 @@ class Sync:
         match item:
             case Rows(stream=name, batch=batch):
                 upsert = self.operations.upsert
-                counts = self.report.rows_by_table
+                written: dict[str, int] = {}
                 for table, row in batch.rows:
                     upsert(table, row)
-                    counts[table] = counts.get(table, 0) + 1
-                progress = self.report.progress[name]
-                progress.rows += len(batch.rows)
-                if batch.total is not None:
-                    progress.total = batch.total
+                    written[table] = written.get(table, 0) + 1
+                counts = self.report.rows_by_table
+                for table, count in written.items():
+                    counts[table] = counts.get(table, 0) + count
+                now = self.clock.monotonic()
+                self.report.progress[name].add(written, batch.reached, batch.total, now)
                 if batch.marks:
                     self._apply_marks(name, batch.marks)
                 self.positions[name] = batch.state
                 self.state.advance(name, batch.state)
                 self._rows_since_checkpoint += len(batch.rows)
                 self._chars_since_checkpoint += batch.size
-                now = self.clock.monotonic()
                 if (
                     self._rows_since_checkpoint >= self.tuning.checkpoint_rows
                     or self._chars_since_checkpoint >= self.tuning.checkpoint_chars
@@ -211,8 +209,9 @@ class Sync:
                     self._log_progress()
             case Finished(stream=name):
                 self.report.finished.append(name)
+                self.report.progress[name].finished = True
                 self.state.finish(name)
-                self.log.info(f"{name}: done, {self.report.progress[name].rows} rows")
+                self.log.info(f"{name}: done, {self.report.progress[name].row_count} rows")
                 self._checkpoint()
             case Stopped(stream=name, reason=reason, reset_after=reset_after):
                 self.report.stopped[name] = reason
@@ -317,11 +316,18 @@ class Sync:
             self.report.refreshes = stats.refreshes
 
     def _log_progress(self) -> None:
-        parts = []
-        for name, progress in self.report.progress.items():
-            of = f" of about {progress.total}" if progress.total is not None else ""
-            parts.append(f"{name} {progress.rows}{of}")
-        self.log.info("progress: " + ", ".join(parts) + f"; {self.budget.used} requests")
+        """Per stream: the records of its listing passed of its total, the pace, the time left, the rows; then the
+        calls spent of this sync's share and of the day's quota."""
+        elapsed = self.clock.monotonic() - self._started
+        streams = "; ".join(f"{name}: {progress.describe()}" for name, progress in self.report.progress.items())
+        self.log.info(f"progress after {duration(elapsed)}: {streams}. {self._calls()}")
+
+    def _calls(self) -> str:
+        budget = self.budget
+        return (
+            f"Calls: {budget.used:,} of this sync's {budget.allowed:,}; today {budget.window.calls:,} of "
+            f"{budget.daily_limit:,}, the quota resets around {budget.resets_at():%Y-%m-%d %H:%M} UTC"
+        )
 
     def _log_summary(self) -> None:
         report = self.report
@@ -330,7 +336,7 @@ class Sync:
         self.log.info(
             f"sync summary: rows upserted: {tables}; rows marked deleted: {deleted}; {report.requests} requests, "
             f"{report.retries} retries, {report.throttled} throttled, {report.refreshes} token refreshes, "
-            f"{report.elapsed_s:.1f} s"
+            f"{report.elapsed_s:.1f} s. {self._calls()}"
         )
         if report.stopped:
             resets = (
@@ -339,7 +345,8 @@ class Sync:
                 else ""
             )
             where = "; ".join(
-                f"{name}: {report.progress[name].rows} rows this sync; the next sync {self.positions[name].describe()}"
+                f"{name}: {report.progress[name].row_count} rows this sync; "
+                f"the next sync {self.positions[name].describe()}"
                 for name in report.stopped
             )
             throttle = self._client.stats.refused_throttle_s if self._client else None

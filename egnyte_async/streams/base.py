@@ -32,6 +32,8 @@ class Stream(Generic[S]):
     enabled_by_default: bool = True
     #: For a stream that re-reads whole listings: how its scopes map to rows, so that deletions are detected.
     ledger: LedgerSpec | None = None
+    #: What the records of its listing are, for progress lines ("users", "groups detailed").
+    unit: str = "records"
 
     @property
     def flag(self) -> str:

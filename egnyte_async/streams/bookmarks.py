@@ -241,10 +241,11 @@ async def produce(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Ba
                     rows = map_records(BOOKMARKS, found, map_bookmark, ctx.log, _username(user))
                     listed_ids = frozenset(row["id"] for _, row in rows)
                     marks = (Refreshed(owner, listed_ids),) if owner is not None else ()
-                yield Batch(rows, BookmarksState(page.start, user.get("id"), offset_base, cap.to_state()), marks=marks)
+                state_after = BookmarksState(page.start, user.get("id"), offset_base, cap.to_state())
+                yield Batch(rows, state_after, page.total, marks, page.passed_at(user))
             done = (Completed(),) if page.last else ()
             after = BookmarksState(None if page.last else page.after, None, offset_base, cap.to_state())
-            yield Batch([], after, marks=done)
+            yield Batch([], after, page.total, done, page.passed)
     finally:
         if deactivated:
             named = ", ".join(list(deactivated)[:NAMED_IN_SUMMARY])
@@ -269,4 +270,4 @@ def _owner_scope(user: dict[str, Any]) -> int | None:
 #: gone, and so are their bookmarks.
 LEDGER = LedgerSpec(parent=None, child=BOOKMARKS, child_key=lambda owner, bookmark: {"id": bookmark})
 
-STREAM = Stream(NAME, (BOOKMARKS,), read_state, produce, ledger=LEDGER)
+STREAM = Stream(NAME, (BOOKMARKS,), read_state, produce, ledger=LEDGER, unit="users' bookmarks listed")

@@ -127,9 +127,11 @@ async def produce(ctx: StreamContext, state: GroupsState) -> AsyncIterator[Batch
                 continue
             group_id = rows[0][1]["id"]
             members = frozenset(row["user_id"] for table, row in rows if table == GROUP_MEMBERS.name)
-            yield Batch(rows, GroupsState(page.start, group["id"]), marks=(Refreshed(group_id, members),))
+            marks = (Refreshed(group_id, members),)
+            state_after = GroupsState(page.start, group["id"])
+            yield Batch(rows, state_after, page.total, marks, page.passed_at(group))
         done = (Completed(),) if page.last else ()
-        yield Batch([], GroupsState(None if page.last else page.after), marks=done)
+        yield Batch([], GroupsState(None if page.last else page.after), page.total, done, page.passed)
 
 
 #: Each group is a scope whose children are its members' user ids: a member no longer listed by the group's detail
@@ -138,4 +140,4 @@ LEDGER = LedgerSpec(
     parent=GROUPS, child=GROUP_MEMBERS, child_key=lambda group, user: {"group_id": group, "user_id": user}
 )
 
-STREAM = Stream(NAME, (GROUPS, GROUP_MEMBERS), read_state, produce, ledger=LEDGER)
+STREAM = Stream(NAME, (GROUPS, GROUP_MEMBERS), read_state, produce, ledger=LEDGER, unit="groups detailed")

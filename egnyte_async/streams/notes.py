@@ -212,9 +212,10 @@ async def produce(ctx: StreamContext, state: NotesState) -> AsyncIterator[Batch]
             yield page
 
     async for page in all_pages():
-        rows = map_records(NOTES, page.items, map_note, ctx.log)
+        rows = map_records(NOTES, page.new_items, map_note, ctx.log)
         done = NotesState(state.time_format, _iso(window.end))  # the cursor moves only when the scan completes
-        yield Batch(rows, done if page.last else replace(state, position=page.after), page.total)
+        after = done if page.last else replace(state, position=page.after)
+        yield Batch(rows, after, page.total, reached=page.passed)
 
 
-STREAM = Stream(NAME, (NOTES,), read_state, produce)
+STREAM = Stream(NAME, (NOTES,), read_state, produce, unit="notes in the window")

@@ -58,14 +58,14 @@ def read_state(raw: Mapping[str, Any], log: Log) -> ScanState:
 async def produce(ctx: StreamContext, state: ScanState) -> AsyncIterator[Batch]:
     scanner = Scanner(ctx.client, users_listing(ctx.page_size), ctx.window, ctx.log)
     async for page in scanner.pages(state.start(FIRST_INDEX)):
-        rows = map_records(USERS, page.items, map_user, ctx.log)
+        rows = map_records(USERS, page.new_items, map_user, ctx.log)
         marks: list[Mark] = [Refreshed(row["id"]) for _, row in rows]
         if page.last:
             marks.append(Completed())
-        yield Batch(rows, ScanState(None if page.last else page.after), page.total, tuple(marks))
+        yield Batch(rows, ScanState(None if page.last else page.after), page.total, tuple(marks), page.passed)
 
 
 #: Each user is a scope of its own: a user met by no complete scan is gone.
 LEDGER = LedgerSpec(parent=USERS)
 
-STREAM = Stream(NAME, (USERS,), read_state, produce, ledger=LEDGER)
+STREAM = Stream(NAME, (USERS,), read_state, produce, ledger=LEDGER, unit="users")

@@ -41,6 +41,8 @@ class VirtualTime:
         self._wall = wall
         self.slept: list[float] = []
         self.on_sleep = None  # optional hook called with the seconds of every sleep (a kill mid-retry)
+        #: Sandbox sleeps up to this long are latency, not a stall.
+        self.latency_up_to = 0.0
 
     def __call__(self) -> float:
         return self.now
@@ -63,9 +65,10 @@ class VirtualTime:
         await asyncio.sleep(0)
 
     async def sandbox_sleep(self, seconds: float) -> None:
-        """The sandbox's sleep: a stall (the `slow` fault) hangs until the client gives up; anything else passes."""
+        """The sandbox's sleep: a stall (the `slow` fault, longer than `latency_up_to`) hangs until the client gives
+        up; latency (up to `latency_up_to`) passes in virtual time."""
         events = _STALLED.get()
-        if events is not None and seconds > 0:
+        if events is not None and seconds > self.latency_up_to:
             stalled, released = events
             stalled.set()
             await released.wait()  # the client timed out: the server finishes, to nobody
