@@ -292,7 +292,8 @@ class EgnyteClient:
         # A fresh answer holds the (already decoded) body: the streamed one sits in a reference cycle with its
         # stream, so a body kept there would live until the next garbage collection, and pages of long notes weigh
         # megabytes each.
-        headers = [(name, value) for name, value in streamed.headers.multi_items() if name != "content-encoding"]
+        # The raw bytes: a header value need not be ASCII (decoded and encoded again, it would not survive).
+        headers = [(name, value) for name, value in streamed.headers.raw if name.lower() != b"content-encoding"]
         response = httpx.Response(streamed.status_code, headers=headers, content=body, request=streamed.request)
         if self.settings.enable_debug_logging:
             elapsed_ms = (self._clock.monotonic() - sent) * 1000

@@ -373,3 +373,14 @@ async def test_a_body_does_not_outlive_its_decoding(fake_clock):
         assert kept == []
     finally:
         gc.enable()
+
+
+@respx.mock
+async def test_a_header_value_that_is_not_ascii_does_not_break_the_answer(make_client, fake_clock):
+    """The answer is rebuilt from the streamed one: its headers are copied as the bytes that came, since a value
+    decoded and encoded again as ASCII does not survive."""
+    respx.get(USERS).mock(
+        return_value=httpx.Response(200, headers=[(b"Server", "caf\u00e9".encode())], content=b'{"ok": 1}')
+    )
+    async with make_client() as client:
+        assert await get_users(client) == {"ok": 1}
