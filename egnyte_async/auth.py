@@ -107,6 +107,13 @@ class TokenProvider:
                 )
         except TimeoutError as exc:
             raise ServerError(f"Egnyte's token endpoint gave no answer within {self._timeout_s:g} s") from exc
+        except httpx.InvalidURL as exc:
+            # httpx works out a redirect's next request even when it follows none, and fails on a Location such
+            # as "javascript:x" (not an httpx.HTTPError).
+            raise RedirectRefusedError(
+                f"Egnyte's token endpoint answered a redirect whose Location is not a URL ({exc}); the connector "
+                "follows no redirect of the token endpoint. Check domain and base_url"
+            ) from exc
         except httpx.ConnectError as exc:
             raise ConnectionFailedError(
                 f"could not connect to Egnyte's token endpoint at {http.base_url.host} ({type(exc).__name__}: {exc})"

@@ -266,6 +266,13 @@ class EgnyteClient:
                 )
         except TimeoutError as exc:  # anyio's deadline
             raise ServerError(f"no answer within {timeout:g} s") from exc
+        except httpx.InvalidURL as exc:
+            # httpx works out a redirect's next request even when it follows none, and fails on a Location such
+            # as "javascript:x" (not an httpx.HTTPError).
+            raise RedirectRefusedError(
+                f"{what}: Egnyte answered GET {path} with a redirect whose Location is not a URL ({exc}). "
+                "Check domain and base_url"
+            ) from exc
         except httpx.ConnectTimeout as exc:
             raise ConnectionFailedError(
                 f"could not connect to {_host(request.url)} within {timeout:g} s ({_describe(exc)})"

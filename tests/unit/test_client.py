@@ -384,3 +384,15 @@ async def test_a_header_value_that_is_not_ascii_does_not_break_the_answer(make_c
     )
     async with make_client() as client:
         assert await get_users(client) == {"ok": 1}
+
+
+@respx.mock
+@pytest.mark.parametrize("location", ["javascript:alert(1)", "mailto:admin"])
+async def test_a_redirect_whose_location_is_not_a_url_is_refused(make_client, fake_clock, location):
+    """httpx works out a redirect's next request even when it follows none: on such a Location it raises
+    httpx.InvalidURL, which is no httpx.HTTPError."""
+    route = respx.get(USERS).mock(return_value=httpx.Response(302, headers={"Location": location}))
+    async with make_client() as client:
+        with pytest.raises(RedirectRefusedError, match="Location is not a URL"):
+            await get_users(client)
+    assert route.call_count == 1

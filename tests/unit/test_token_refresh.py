@@ -149,3 +149,14 @@ async def test_the_token_endpoint_follows_no_redirect_at_all(make_client, fake_c
     message = str(caught.value)
     assert httpx.URL(TOKEN).join(location).host in message and "check domain and base_url" in message.lower()
     assert REFRESH_TOKEN not in message and CLIENT_SECRET not in message
+
+
+@respx.mock
+async def test_a_token_endpoint_redirect_whose_location_is_not_a_url_is_refused(make_client, fake_clock):
+    respx.get(USERS).mock(return_value=httpx.Response(401))
+    token = respx.post(TOKEN).mock(return_value=httpx.Response(302, headers={"Location": "javascript:alert(1)"}))
+    async with make_client(refresh=True) as client:
+        with pytest.raises(RedirectRefusedError, match="Location is not a URL") as caught:
+            await get_users(client)
+    assert token.call_count == 1
+    assert REFRESH_TOKEN not in str(caught.value) and CLIENT_SECRET not in str(caught.value)
