@@ -396,3 +396,23 @@ async def test_a_redirect_whose_location_is_not_a_url_is_refused(make_client, fa
         with pytest.raises(RedirectRefusedError, match="Location is not a URL"):
             await get_users(client)
     assert route.call_count == 1
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("retry_after", "date", "wait"),
+    [
+        ("Wed, 21 Oct 2015 07:28:05 -0000", "Wed, 21 Oct 2015 07:28:00 GMT", 5.0),  # -0000: GMT, as every HTTP date
+        ("Wed, 21 Oct 2015 07:28:05", "Wed, 21 Oct 2015 07:28:00 GMT", 5.0),  # no zone at all
+        ("Wed, 21 Oct 2015 07:28:05 GMT", "Wed, 21 Oct 2015 07:28:00 -0000", 5.0),  # the Date header's zone
+        ("Wed, 99999999999999999999 Oct 2015 07:28:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT", 1.0),  # overflows
+    ],
+)
+async def test_a_retry_after_date_without_a_zone_is_read_as_gmt(make_client, fake_clock, retry_after, date, wait):
+    """`parsedate_to_datetime` leaves such a date naive, and a naive date cannot be compared with an aware one; an
+    unreadable one means the default wait."""
+    throttle = httpx.Response(429, headers={"Retry-After": retry_after, "Date": date})
+    respx.get(USERS).mock(side_effect=[throttle, httpx.Response(200, json={"ok": 1})])
+    async with make_client() as client:
+        assert await get_users(client) == {"ok": 1}
+    assert wait in fake_clock.sleeps
