@@ -53,7 +53,7 @@ def error_text(response: httpx.Response) -> str:
     raw = response.text
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder recurses
         body = None
     texts: list[str] = []
     if isinstance(body, dict):

@@ -416,3 +416,13 @@ async def test_a_retry_after_date_without_a_zone_is_read_as_gmt(make_client, fak
     async with make_client() as client:
         assert await get_users(client) == {"ok": 1}
     assert wait in fake_clock.sleeps
+
+
+@respx.mock
+async def test_an_error_body_nested_too_deep_to_decode_is_quoted_as_text(make_client, fake_clock):
+    """The JSON decoder raises RecursionError, not ValueError, on a body nested deeper than it recurses."""
+    route = respx.get(USERS).mock(return_value=httpx.Response(500, content=b"[" * 100_000))
+    async with make_client(retry_attempts=1) as client:
+        with pytest.raises(RequestFailedError, match=r"answered 500 \(\[\[\["):
+            await get_users(client)
+    assert route.call_count == 2
