@@ -180,6 +180,12 @@ def _secrets_in(response: httpx.Response) -> tuple[Secret | None, Secret | None]
     token, rotated = body.get("access_token"), body.get("refresh_token")
     del body
     return (
-        Secret(token) if isinstance(token, str) and token else None,
+        Secret(token) if isinstance(token, str) and _fits_a_header(token) else None,
         Secret(rotated) if isinstance(rotated, str) and rotated else None,
     )
+
+
+def _fits_a_header(token: str) -> bool:
+    """Whether a token can go in the Authorization header: printable ASCII without spaces, as the configured tokens
+    must be. One with a line break would be refused on the way out by an error quoting the header, token and all."""
+    return bool(token) and token.isascii() and token.isprintable() and " " not in token
