@@ -107,6 +107,7 @@ RETRY_AFTERS: list[str] = [
     "   ",
     "soon",
     "12abc",
+    "\uff15",  # a fullwidth 5
     format_datetime(NOW - timedelta(hours=1), usegmt=True),
     format_datetime(NOW + timedelta(seconds=30), usegmt=True),
     format_datetime(NOW + timedelta(days=3), usegmt=True),
@@ -147,6 +148,7 @@ LOCATIONS: list[str | None] = [
     "https:no-slashes",
     "https://user:pass@evil.example.com/",
     "/" + "a" * 10_000,
+    "/pubapi/v2/caf\u00e9?q=\u00fc",
 ]
 #: Weighted towards the answers that are retried or followed, so that an example goes on for a while.
 STATUSES = [
@@ -154,7 +156,7 @@ STATUSES = [
     *[301, 302, 307, 308] * 2,
     *[401, 403, 408, 429] * 2,
     *[500, 502, 503, 504] * 2,
-    *[100, 201, 204, 206, 300, 303, 304, 400, 404, 409, 418, 599],
+    *[100, 201, 204, 206, 300, 303, 304, 400, 404, 409, 418, 599, 999],
 ]
 FAILURES: list[Callable[[httpx.Request], Exception]] = [
     lambda request: httpx.ConnectError("connection refused", request=request),
