@@ -107,6 +107,13 @@ class TokenProvider:
                 )
         except TimeoutError as exc:
             raise ServerError(f"Egnyte's token endpoint gave no answer within {self._timeout_s:g} s") from exc
+        except httpx.InvalidURL as exc:
+            # httpx works out a redirect's next request even when it follows none, and fails on a Location such
+            # as "javascript:x" (not an httpx.HTTPError).
+            raise RedirectRefusedError(
+                f"Egnyte's token endpoint answered a redirect whose Location is not a URL ({exc}); the connector "
+                "follows no redirect of the token endpoint. Check domain and base_url"
+            ) from exc
         except httpx.ConnectError as exc:
             raise ConnectionFailedError(
                 f"could not connect to Egnyte's token endpoint at {http.base_url.host} ({type(exc).__name__}: {exc})"
@@ -173,6 +180,12 @@ def _secrets_in(response: httpx.Response) -> tuple[Secret | None, Secret | None]
     token, rotated = body.get("access_token"), body.get("refresh_token")
     del body
     return (
-        Secret(token) if isinstance(token, str) and token else None,
+        Secret(token) if isinstance(token, str) and _fits_a_header(token) else None,
         Secret(rotated) if isinstance(rotated, str) and rotated else None,
     )
+
+
+def _fits_a_header(token: str) -> bool:
+    """Whether a token can go in the Authorization header: printable ASCII without spaces, as the configured tokens
+    must be. One with a line break would be refused on the way out by an error quoting the header, token and all."""
+    return bool(token) and token.isascii() and token.isprintable() and " " not in token

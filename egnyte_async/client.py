@@ -266,6 +266,13 @@ class EgnyteClient:
                 )
         except TimeoutError as exc:  # anyio's deadline
             raise ServerError(f"no answer within {timeout:g} s") from exc
+        except httpx.InvalidURL as exc:
+            # httpx works out a redirect's next request even when it follows none, and fails on a Location such
+            # as "javascript:x" (not an httpx.HTTPError).
+            raise RedirectRefusedError(
+                f"{what}: Egnyte answered GET {path} with a redirect whose Location is not a URL ({exc}). "
+                "Check domain and base_url"
+            ) from exc
         except httpx.ConnectTimeout as exc:
             raise ConnectionFailedError(
                 f"could not connect to {_host(request.url)} within {timeout:g} s ({_describe(exc)})"
@@ -292,7 +299,8 @@ class EgnyteClient:
         # A fresh answer holds the (already decoded) body: the streamed one sits in a reference cycle with its
         # stream, so a body kept there would live until the next garbage collection, and pages of long notes weigh
         # megabytes each.
-        headers = [(name, value) for name, value in streamed.headers.multi_items() if name != "content-encoding"]
+        # The raw bytes: a header value need not be ASCII (decoded and encoded again, it would not survive).
+        headers = [(name, value) for name, value in streamed.headers.raw if name.lower() != b"content-encoding"]
         response = httpx.Response(streamed.status_code, headers=headers, content=body, request=streamed.request)
         if self.settings.enable_debug_logging:
             elapsed_ms = (self._clock.monotonic() - sent) * 1000

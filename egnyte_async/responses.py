@@ -29,18 +29,23 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    moment = _http_date(value)
+    if moment is None:
+        return None
+    now = _http_date(response.headers.get("Date", "")) or datetime.now(timezone.utc)
+    return max(0.0, (moment - now).total_seconds())
+
+
+def _http_date(value: str) -> datetime | None:
+    """An HTTP date as an aware datetime, or None when unreadable.
+
+    An HTTP date is in GMT: one with the zone -0000 or none at all, which `parsedate_to_datetime` leaves naive, is
+    read as UTC (a naive one cannot be compared with an aware one). A day or year too large overflows."""
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    date_header = response.headers.get("Date")
-    try:
-        now = parsedate_to_datetime(date_header) if date_header else None
-    except (TypeError, ValueError):
-        now = None
-    if now is None:
-        now = datetime.now(timezone.utc)
-    return max(0.0, (moment - now).total_seconds())
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def error_text(response: httpx.Response) -> str:
@@ -48,7 +53,7 @@ def error_text(response: httpx.Response) -> str:
     raw = response.text
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder recurses
         body = None
     texts: list[str] = []
     if isinstance(body, dict):

@@ -373,3 +373,56 @@ async def test_a_body_does_not_outlive_its_decoding(fake_clock):
         assert kept == []
     finally:
         gc.enable()
+
+
+@respx.mock
+async def test_a_header_value_that_is_not_ascii_does_not_break_the_answer(make_client, fake_clock):
+    """The answer is rebuilt from the streamed one: its headers are copied as the bytes that came, since a value
+    decoded and encoded again as ASCII does not survive."""
+    respx.get(USERS).mock(
+        return_value=httpx.Response(200, headers=[(b"Server", "caf\u00e9".encode())], content=b'{"ok": 1}')
+    )
+    async with make_client() as client:
+        assert await get_users(client) == {"ok": 1}
+
+
+@respx.mock
+@pytest.mark.parametrize("location", ["javascript:alert(1)", "mailto:admin"])
+async def test_a_redirect_whose_location_is_not_a_url_is_refused(make_client, fake_clock, location):
+    """httpx works out a redirect's next request even when it follows none: on such a Location it raises
+    httpx.InvalidURL, which is no httpx.HTTPError."""
+    route = respx.get(USERS).mock(return_value=httpx.Response(302, headers={"Location": location}))
+    async with make_client() as client:
+        with pytest.raises(RedirectRefusedError, match="Location is not a URL"):
+            await get_users(client)
+    assert route.call_count == 1
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("retry_after", "date", "wait"),
+    [
+        ("Wed, 21 Oct 2015 07:28:05 -0000", "Wed, 21 Oct 2015 07:28:00 GMT", 5.0),  # -0000: GMT, as every HTTP date
+        ("Wed, 21 Oct 2015 07:28:05", "Wed, 21 Oct 2015 07:28:00 GMT", 5.0),  # no zone at all
+        ("Wed, 21 Oct 2015 07:28:05 GMT", "Wed, 21 Oct 2015 07:28:00 -0000", 5.0),  # the Date header's zone
+        ("Wed, 99999999999999999999 Oct 2015 07:28:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT", 1.0),  # overflows
+    ],
+)
+async def test_a_retry_after_date_without_a_zone_is_read_as_gmt(make_client, fake_clock, retry_after, date, wait):
+    """`parsedate_to_datetime` leaves such a date naive, and a naive date cannot be compared with an aware one; an
+    unreadable one means the default wait."""
+    throttle = httpx.Response(429, headers={"Retry-After": retry_after, "Date": date})
+    respx.get(USERS).mock(side_effect=[throttle, httpx.Response(200, json={"ok": 1})])
+    async with make_client() as client:
+        assert await get_users(client) == {"ok": 1}
+    assert wait in fake_clock.sleeps
+
+
+@respx.mock
+async def test_an_error_body_nested_too_deep_to_decode_is_quoted_as_text(make_client, fake_clock):
+    """The JSON decoder raises RecursionError, not ValueError, on a body nested deeper than it recurses."""
+    route = respx.get(USERS).mock(return_value=httpx.Response(500, content=b"[" * 100_000))
+    async with make_client(retry_attempts=1) as client:
+        with pytest.raises(RequestFailedError, match=r"answered 500 \(\[\[\["):
+            await get_users(client)
+    assert route.call_count == 2

@@ -149,3 +149,28 @@ async def test_the_token_endpoint_follows_no_redirect_at_all(make_client, fake_c
     message = str(caught.value)
     assert httpx.URL(TOKEN).join(location).host in message and "check domain and base_url" in message.lower()
     assert REFRESH_TOKEN not in message and CLIENT_SECRET not in message
+
+
+@respx.mock
+async def test_a_token_endpoint_redirect_whose_location_is_not_a_url_is_refused(make_client, fake_clock):
+    respx.get(USERS).mock(return_value=httpx.Response(401))
+    token = respx.post(TOKEN).mock(return_value=httpx.Response(302, headers={"Location": "javascript:alert(1)"}))
+    async with make_client(refresh=True) as client:
+        with pytest.raises(RedirectRefusedError, match="Location is not a URL") as caught:
+            await get_users(client)
+    assert token.call_count == 1
+    assert REFRESH_TOKEN not in str(caught.value) and CLIENT_SECRET not in str(caught.value)
+
+
+@respx.mock
+@pytest.mark.parametrize("token", ["fresh\nline", "fresh\r\nX-Evil: 1", "nul\x00", "with space", "caf\u00e9"])
+async def test_an_access_token_no_header_can_carry_is_refused_and_never_sent(make_client, fake_clock, token):
+    """On the wire, h11 refuses a header value with a line break, raising an error that quotes the value: the
+    Authorization header, token and all, would have ended up in the error message."""
+    users = respx.get(USERS).mock(return_value=httpx.Response(401))
+    respx.post(TOKEN).mock(return_value=httpx.Response(200, json={"access_token": token}))
+    async with make_client(refresh=True) as client:
+        with pytest.raises(AuthenticationError, match="usable access_token") as caught:
+            await get_users(client)
+    assert users.call_count == 1  # the request that needed a new token, sent with the static one
+    assert token not in str(caught.value) and repr(token)[1:-1] not in str(caught.value)
