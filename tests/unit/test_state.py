@@ -3,6 +3,7 @@ version."""
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime, timezone
 
@@ -15,6 +16,7 @@ from egnyte_async.pipeline import Sync
 from egnyte_async.settings import Settings
 from egnyte_async.state import STATE_VERSION, SyncState
 from tests.logs import RecordingLog
+from tests.states import PREVIOUS_RELEASE
 
 ALL = ("users", "groups", "notes", "bookmarks")
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
@@ -216,25 +218,7 @@ def full_state() -> dict:
     """A state in which every part is present and readable."""
     return {
         "version": STATE_VERSION,
-        "streams": {
-            "users": {"scan": {"index": 201, "tail": [199, 200]}},
-            "groups": {"scan": {"index": 100, "tail": ["g-98", "g-99"]}, "after_id": "g-140"},
-            "notes": {
-                "time_format": "date",
-                "cursor": "2026-11-27T10:00:00Z",
-                "scan": {
-                    "window_start": "2026-11-27T09:00:00Z",
-                    "window_end": "2026-11-28T10:00:00Z",
-                    "position": {"index": 99, "tail": ["n-97", "n-98"]},
-                },
-            },
-            "bookmarks": {
-                "scan": {"index": 1, "tail": []},
-                "after_user_id": 12824215693,
-                "offset_base": 1,
-                "page_cap": {"cap": 40, "longest_end": 0, "echoes_index": True},
-            },
-        },
+        "streams": copy.deepcopy(PREVIOUS_RELEASE),
         "quota": {"window_started": "2026-11-28T09:00:00Z", "calls": 412},
         "round_done": [],
     }

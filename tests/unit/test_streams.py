@@ -17,6 +17,7 @@ from egnyte_async.streams.notes import CURSOR_OVERLAP, NotesState, Window, new_w
 from egnyte_async.streams.scan_state import ScanState
 from egnyte_async.streams.scim import parse_scim_page
 from tests.logs import RecordingLog
+from tests.states import PREVIOUS_RELEASE
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
 
@@ -55,28 +56,6 @@ def test_v1_envelopes_give_their_totals_and_starts():
 
 
 # ---- typed states ------------------------------------------------------------------------------------------------
-
-#: Stream parts exactly as the previous release wrote them (hand-built dicts, before streams had typed states).
-PREVIOUS_RELEASE = {
-    "users": {"scan": {"index": 201, "tail": [199, 200]}},
-    "groups": {"scan": {"index": 100, "tail": ["g-98", "g-99"]}, "after_id": "g-140"},
-    "notes": {
-        "time_format": "date",
-        "cursor": "2026-11-27T10:00:00Z",
-        "scan": {
-            "window_start": "2026-11-27T09:00:00Z",
-            "window_end": "2026-11-28T10:00:00Z",
-            "position": {"index": 99, "tail": ["n-97", "n-98"]},
-        },
-    },
-    "bookmarks": {
-        "scan": {"index": 1, "tail": []},
-        "after_user_id": 12824215693,
-        "offset_base": 1,
-        "page_cap": {"cap": 40, "longest_end": 0, "echoes_index": True},
-    },
-}
-
 
 @pytest.mark.parametrize("name", list(PREVIOUS_RELEASE))
 def test_a_state_of_the_previous_release_is_read_and_written_back_unchanged(name):
