@@ -545,7 +545,9 @@ async def _read_notes(probe: Probe, client: EgnyteClient) -> str:
 
 
 async def _read_bookmarks(probe: Probe, client: EgnyteClient) -> str:
-    """One page of bookmarks, acting as the token's own user (as the sync acts as each user in turn)."""
+    """What the sync does, in small: one page of the users listing (whose bookmarks to read: an administrator's
+    right), then one page of bookmarks acting as the token's own user (the sync acts as each user in turn)."""
+    await _users_page(probe, client)
     info = await _userinfo(probe, client)
     username = info.get("username")
     act_as = username if isinstance(username, str) and username.isascii() and username else None
