@@ -540,7 +540,7 @@ async def _read_notes(probe: Probe, client: EgnyteClient) -> str:
             if time_format == "iso" and error.status == 400:
                 continue
             raise
-        return _total(page, "in the last day")
+        return _total(page, "created in the last day")
     raise AssertionError("unreachable")  # pragma: no cover
 
 
