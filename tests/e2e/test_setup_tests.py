@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fivetran_connector_sdk import Logging
 from fivetran_connector_sdk_cli import configuration_command
+from fivetran_connector_sdk_common import constants
 
 from egnyte_async import setup_checks
 from egnyte_sandbox import RunningSandbox, SandboxConfig, run_server
@@ -25,9 +26,10 @@ MOST_CALLS = 5
 
 
 @pytest.fixture(autouse=True)
-def _fresh_probes() -> Iterator[None]:
-    if Logging.LOG_LEVEL is None:
-        Logging.LOG_LEVEL = Logging.Level.INFO
+def _fresh_probes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # As `fivetran configuration` sets them: local (readable) log lines, at INFO.
+    monkeypatch.setattr(constants, "DEBUGGING", True)
+    monkeypatch.setattr(Logging, "LOG_LEVEL", Logging.Level.INFO)
     setup_checks.forget_probes()
     yield
     setup_checks.forget_probes()
