@@ -6,7 +6,11 @@ not Egnyte, a wrong token, a standard user's token. Run through the SDK's own `f
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +24,7 @@ from fivetran_connector_sdk_common import constants
 from egnyte_async import setup_checks
 from egnyte_sandbox import RunningSandbox, SandboxConfig, run_server
 
+ROOT = Path(__file__).resolve().parents[2]
 STANDARD_TOKEN = "sandbox-standard-token"
 #: Calls a whole passing run may make: userinfo and one page of each of the four tables.
 MOST_CALLS = 5
@@ -187,3 +192,40 @@ def test_a_spent_quota_says_to_wait(tmp_path: Path, capsys: pytest.CaptureFixtur
         code, out = run_setup_tests(configuration(sandbox), tmp_path, capsys)
     assert code == 1
     assert "Egnyte says this token's daily request quota is spent" in out and "test again later" in out
+
+
+def fivetran_configuration_test(configuration: dict[str, str], folder: Path) -> subprocess.CompletedProcess[str]:
+    """The real command, `fivetran configuration --test`, on a project holding connector.py and this configuration."""
+    project = folder / "project"
+    project.mkdir()
+    (folder / "home").mkdir()
+    shutil.copy2(ROOT / "connector.py", project / "connector.py")
+    (project / "configuration.json").write_text(json.dumps(configuration))
+    fivetran = Path(sys.executable).parent / "fivetran"
+    env = {
+        **os.environ,
+        "HOME": str(folder / "home"),  # the SDK's key and update check go there, not to the user's home
+        "PYTHONPATH": str(ROOT),
+        "DO_NOT_TRACK": "1",
+        "PATH": f"{fivetran.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    return subprocess.run(
+        [str(fivetran), "configuration", "--test", str(project)], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_fivetran_configuration_test_command_passes_against_the_sandbox(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    done = fivetran_configuration_test(configuration(sandbox), tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[request_limits - Egnyte's request limits for this token]: PASSED" in done.stdout
+    assert "All tests passed!" in done.stdout
+
+
+def test_the_fivetran_configuration_test_command_fails_on_a_wrong_token(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    done = fivetran_configuration_test(configuration(sandbox, api_token="expired"), tmp_path)
+    assert done.returncode == 1
+    assert "[token_is_accepted - Egnyte accepts the token]: Egnyte rejected the access token (401" in done.stdout
