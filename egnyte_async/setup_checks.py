@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -245,6 +246,10 @@ async def _userinfo(probe: Probe, client: EgnyteClient) -> dict[str, Any]:
 # ---- what to tell the person -----------------------------------------------------------------------------------
 
 
+#: What the system's resolver says of a host name it does not know (Linux, macOS, Windows).
+_UNKNOWN_NAME = ("Name or service not known", "nodename nor servname", "No address associated", "getaddrinfo failed")
+
+
 def _root_cause(error: BaseException) -> BaseException:
     """A RequestFailedError (retries spent) stands for its last error."""
     cause = error.__cause__
@@ -256,9 +261,13 @@ def _explain(error: EgnyteError, settings: Settings, what: str) -> str:
     cause = _root_cause(error)
     where = settings.base_url
     if isinstance(cause, ConnectionFailedError):
+        host = httpx.URL(where).host
+        detail = re.sub(r"^could not connect to \S+\s*", "", str(cause))  # the host is named below
+        unknown = any(text in detail for text in _UNKNOWN_NAME)
+        found = f"the name {host} does not resolve" if unknown else f"nothing answers at {where}"
         return (
-            f"Could not connect to Egnyte at {where} ({cause}). Check domain ({settings.domain!r}) and base_url: "
-            f"they must name your Egnyte domain (e.g. 'acme' for acme.egnyte.com), reachable from this network."
+            f"Could not connect to Egnyte: {found} {detail}. Check domain ({settings.domain!r}) and base_url: they "
+            "must name your Egnyte domain (e.g. 'acme' for acme.egnyte.com), reachable from this network."
         )
     if isinstance(cause, AuthenticationError):
         if "token endpoint" in str(cause):

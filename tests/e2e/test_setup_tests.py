@@ -109,9 +109,17 @@ def test_an_unreachable_host_names_the_host_and_says_to_check_domain_and_base_ur
     started = time.monotonic()
     code, out = run_setup_tests({"domain": "acme", "base_url": url, "api_token": "t"}, tmp_path, capsys)
     assert code == 1
-    assert f"[egnyte_answers - Egnyte answers at the domain's address]: Could not connect to Egnyte at {url}" in out
+    failure = "[egnyte_answers - Egnyte answers at the domain's address]: Could not connect to Egnyte: nothing answers"
+    assert f"{failure} at {url}" in out
     assert "Check domain ('acme') and base_url" in out
     assert time.monotonic() - started < 5
+
+
+def test_a_domain_whose_name_does_not_resolve() -> None:
+    outcome = setup_checks.check_host({"domain": "no-such-tenant.invalid", "api_token": "t"})
+    assert not outcome.passed
+    assert outcome.message.startswith("Could not connect to Egnyte: the name no-such-tenant.invalid does not resolve")
+    assert "Check domain ('no-such-tenant.invalid') and base_url" in outcome.message
 
 
 def test_a_host_that_does_not_serve_egnytes_api(sandbox: RunningSandbox) -> None:
