@@ -129,3 +129,22 @@ def test_an_invalid_configuration_is_reported_with_every_problem_and_no_call() -
     # Every other check says the same first, without calling Egnyte.
     later = setup_checks.check_token({"domain": "acme"})
     assert not later.passed and later.message.startswith("The configuration must be fixed first.")
+
+
+def test_the_form_filled_in_with_only_the_domain_and_token_gives_the_settings_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As `fivetran configuration` asks it: every field left blank but the domain and the token."""
+    from fivetran_connector_sdk_cli.configuration_command import prompt_for_configuration
+
+    answers = {"Egnyte domain: ": "acme", "API access token: ": "secret-token"}
+    response = setup_form.configuration_form().to_response()
+    saved = prompt_for_configuration(
+        response.fields, lambda prompt: answers.get(prompt, ""), lambda prompt: answers.get(prompt, "")
+    )
+    capsys.readouterr()
+    assert set(saved) == configuration_keys(CATALOG)
+    settings = parse_settings(saved, CATALOG)
+    expected = Settings(domain="acme", base_url="https://acme.egnyte.com", api_token="secret-token",
+                        streams=tuple(stream.name for stream in CATALOG if stream.enabled_by_default))  # fmt: skip
+    assert settings == expected
