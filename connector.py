@@ -2,8 +2,8 @@
 
 This file is only the glue between the SDK and the `egnyte_async` extractor: `schema()` declares the tables of
 the stream catalog, `update()` validates the configuration and runs one sync, whose event loop fetches from
-Egnyte in a worker thread while this thread upserts and checkpoints. See README.md for the configuration and the
-design.
+Egnyte in a worker thread while this thread upserts and checkpoints; the setup form and its connection tests are
+`egnyte_async.setup_form`. See README.md for the configuration and the design.
 """
 
 import json
@@ -15,6 +15,7 @@ from fivetran_connector_sdk import Operations as op
 from egnyte_async.catalog import CATALOG, all_tables
 from egnyte_async.pipeline import Sync
 from egnyte_async.settings import parse_settings
+from egnyte_async.setup_form import configuration_form
 
 
 def schema(configuration: dict) -> list[dict]:
@@ -31,7 +32,7 @@ def update(configuration: dict, state: dict) -> None:
     Sync(settings, state, op, log).run()
 
 
-connector = Connector(update=update, schema=schema)
+connector = Connector(update=update, schema=schema, configuration_form=configuration_form)
 
 if __name__ == "__main__":
     with open("configuration.json", encoding="utf-8") as file:

@@ -3,6 +3,10 @@
     python3 dev.py sync     set up .venv, then run a real `fivetran debug` sync into files/warehouse.db: against
                             the Egnyte tenant in configuration.json, or against a local sandbox tenant when
                             configuration.json still holds its placeholders; prints the rows per table
+    python3 dev.py setup-test
+                            set up .venv, then run the setup form's connection tests (`fivetran configuration
+                            --test`): against the Egnyte tenant in configuration.json, or against a local sandbox
+                            tenant when configuration.json still holds its placeholders
     python3 dev.py test     set up .venv, then run ruff, mypy (strict, on egnyte_async: see mypy.ini) and the
                             whole test suite
     python3 dev.py bench    set up .venv, then run the benchmark (see bench/README.md)
@@ -14,6 +18,7 @@ Each command creates `.venv` on first use and reinstalls requirements-dev.txt wh
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +28,7 @@ import sys
 import tempfile
 import time
 import venv
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -83,6 +89,39 @@ def has_real_configuration() -> bool:
     return bool(domain) and not (domain.startswith("<") and domain.endswith(">"))
 
 
+@contextlib.contextmanager
+def demo_sandbox(scratch: Path) -> Iterator[Path]:
+    """Serves the demo tenant on a free local port; yields a configuration.json (in `scratch`) that reads it: the
+    settings of the project's configuration.json, pointed at the sandbox."""
+    ready = scratch / "ready.json"
+    flags = [item for pair in DEMO_TENANT.items() for item in pair]
+    sandbox = subprocess.Popen(
+        [str(PYTHON), "-m", "egnyte_sandbox", "--port", "0", "--ready-file", str(ready), *flags],
+        cwd=ROOT,
+        env=venv_env(),
+    )
+    try:
+        if not wait_for(ready, sandbox):
+            raise SystemExit("the local Egnyte sandbox did not start")
+        sandbox_info = json.loads(ready.read_text())
+        configuration = json.loads((ROOT / "configuration.json").read_text())
+        configuration.update(
+            domain="sandbox",
+            api_token=sandbox_info["access_token"],
+            base_url=sandbox_info["base_url"],
+            requests_per_second=DEMO_TENANT["--qps-limit"],
+            daily_request_limit=DEMO_TENANT["--daily-quota"],
+            sync_frequency_hours="24",
+        )
+        config_path = scratch / "configuration.json"
+        config_path.write_text(json.dumps(configuration, indent=2))
+        print(f"no Egnyte tenant configured: using the local sandbox at {sandbox_info['base_url']}", flush=True)
+        yield config_path
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=30)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     ensure_venv()
     if args.fresh:
@@ -91,36 +130,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print("configuration.json names an Egnyte domain: syncing it", flush=True)
         code = run([str(BIN / "fivetran"), "debug", "--configuration", "configuration.json"])
         return code or report()
-    with tempfile.TemporaryDirectory(prefix="egnyte-sandbox-") as scratch:
-        ready = Path(scratch) / "ready.json"
-        flags = [item for pair in DEMO_TENANT.items() for item in pair]
-        sandbox = subprocess.Popen(
-            [str(PYTHON), "-m", "egnyte_sandbox", "--port", "0", "--ready-file", str(ready), *flags],
-            cwd=ROOT,
-            env=venv_env(),
-        )
-        try:
-            if not wait_for(ready, sandbox):
-                print("the local Egnyte sandbox did not start", file=sys.stderr)
-                return 1
-            sandbox_info = json.loads(ready.read_text())
-            configuration = json.loads((ROOT / "configuration.json").read_text())
-            configuration.update(
-                domain="sandbox",
-                api_token=sandbox_info["access_token"],
-                base_url=sandbox_info["base_url"],
-                requests_per_second=DEMO_TENANT["--qps-limit"],
-                daily_request_limit=DEMO_TENANT["--daily-quota"],
-                sync_frequency_hours="24",
-            )
-            config_path = Path(scratch) / "configuration.json"
-            config_path.write_text(json.dumps(configuration, indent=2))
-            print(f"no Egnyte tenant configured: syncing the local sandbox at {sandbox_info['base_url']}", flush=True)
-            code = run([str(BIN / "fivetran"), "debug", "--configuration", str(config_path)])
-        finally:
-            sandbox.terminate()
-            sandbox.wait(timeout=30)
+    with tempfile.TemporaryDirectory(prefix="egnyte-sandbox-") as scratch, demo_sandbox(Path(scratch)) as config_path:
+        code = run([str(BIN / "fivetran"), "debug", "--configuration", str(config_path)])
     return code or report()
+
+
+def cmd_setup_test(args: argparse.Namespace) -> int:
+    """`fivetran configuration --test` reads the project's own configuration.json; for the sandbox, connector.py is
+    copied next to the sandbox's configuration.json (egnyte_async is found through PYTHONPATH)."""
+    ensure_venv()
+    if has_real_configuration():
+        print("configuration.json names an Egnyte domain: testing it", flush=True)
+        return run([str(BIN / "fivetran"), "configuration", "--test", str(ROOT)])
+    with tempfile.TemporaryDirectory(prefix="egnyte-sandbox-") as scratch, demo_sandbox(Path(scratch)) as config_path:
+        shutil.copy2(ROOT / "connector.py", config_path.parent / "connector.py")
+        return run([str(BIN / "fivetran"), "configuration", "--test", str(config_path.parent)])
 
 
 def wait_for(ready: Path, process: subprocess.Popen) -> bool:
@@ -190,6 +214,8 @@ def main() -> int:
     sync = commands.add_parser("sync", help="run a real sync into files/warehouse.db")
     sync.add_argument("--fresh", action="store_true", help="delete files/ first (a full re-sync)")
     sync.set_defaults(func=cmd_sync)
+    setup_test = commands.add_parser("setup-test", help="run the setup form's connection tests")
+    setup_test.set_defaults(func=cmd_setup_test)
     test = commands.add_parser("test", help="run ruff, mypy and the test suite")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=cmd_test)

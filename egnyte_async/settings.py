@@ -17,7 +17,18 @@ from urllib.parse import urlsplit
 
 from egnyte_async.errors import ConfigurationError
 
-__all__ = ["EGNYTE_MAX_PAGE_SIZE", "SECRET_KEYS", "Settings", "StreamSwitch", "parse_settings"]
+__all__ = [
+    "EGNYTE_MAX_PAGE_SIZE",
+    "SECRET_KEYS",
+    "Settings",
+    "StreamSwitch",
+    "boolean_keys",
+    "configuration_keys",
+    "default_of",
+    "numeric_keys",
+    "parse_settings",
+    "whole_number_keys",
+]
 
 SECRET_KEYS = frozenset({"api_token", "client_secret", "refresh_token"})
 OAUTH_KEYS = ("client_id", "client_secret", "refresh_token")
@@ -412,3 +423,29 @@ def parse_settings(configuration: Mapping[str, object] | None, streams: Sequence
         refresh_token=refresh_token,
         warnings=tuple(reader.warnings),
     )
+
+
+def configuration_keys(streams: Sequence[StreamSwitch]) -> frozenset[str]:
+    """Every key `parse_settings` reads: the general ones and each stream's `enable_<name>` switch."""
+    return _GENERAL_KEYS | {stream.flag for stream in streams}
+
+
+def numeric_keys() -> dict[str, tuple[float | None, float]]:
+    """The numeric keys in the order of the Settings fields, each with its accepted range (both ends accepted; a
+    smallest of None accepts anything above 0). Their defaults are `default_of(key)`."""
+    ranges: dict[str, tuple[float | None, float]] = {**_INTEGERS, **_FLOATS}
+    return {item.name: ranges[item.name] for item in fields(Settings) if item.name in ranges}
+
+
+def whole_number_keys() -> frozenset[str]:
+    return frozenset(_INTEGERS)
+
+
+def boolean_keys() -> tuple[str, ...]:
+    """The general on/off keys (the streams' switches aside)."""
+    return _BOOLEANS
+
+
+def default_of(key: str) -> Any:
+    """The Settings default of a key (the only place defaults are written)."""
+    return _DEFAULTS[key]

@@ -43,6 +43,10 @@ class TokenStore:
         self._refresh: dict[str, str] = {refresh_token: admin_username}
         self._token_calls: deque[float] = deque()
 
+    def add_static(self, value: str, username: str) -> None:
+        """Another token that never expires, belonging to `username`."""
+        self._tokens[value] = AccessToken(value, username, None, False)
+
     def authenticate(self, value: str | None) -> AccessToken | None:
         """The token if it is known, not revoked and not expired."""
         token = self._tokens.get(value) if value else None

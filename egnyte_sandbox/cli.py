@@ -37,6 +37,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bookmarks-per-user", type=int, default=2)
     p.add_argument("--static-token", default="sandbox-token")
     p.add_argument("--admin-username", default="admin")
+    p.add_argument("--standard-token", default=None, help="a second token, of a standard (non-admin) user")
     p.add_argument("--token-lifetime-s", type=float, default=3600.0)
     p.add_argument("--token-requests-per-hour", type=int, default=100, help="0 = unlimited")
     p.add_argument("--latency-ms", type=float, default=0.0)
@@ -74,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bookmarks-offset-base", type=int, choices=(0, 1), default=0)
     p.add_argument("--no-scim-schemas", action="store_true")
     p.add_argument("--no-optional-user-dates", action="store_true")
+    p.add_argument("--no-userinfo-user-type", action="store_true")
     p.add_argument("--v1-error-style", choices=CHOICES["v1_error_style"], default="errors")
     p.add_argument("--no-record-requests", action="store_true", help="keep no request log (long benchmarks)")
     p.add_argument("--log-level", default="warning")
@@ -97,6 +99,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         bookmarks_per_user=args.bookmarks_per_user,
         static_token=args.static_token,
         admin_username=args.admin_username,
+        standard_token=args.standard_token,
         token_lifetime_s=args.token_lifetime_s,
         token_requests_per_hour=args.token_requests_per_hour or None,
         latency_s=args.latency_ms / 1000.0,
@@ -121,6 +124,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         bookmarks_offset_base=args.bookmarks_offset_base,
         scim_schemas=not args.no_scim_schemas,
         optional_user_dates=not args.no_optional_user_dates,
+        userinfo_user_type=not args.no_userinfo_user_type,
         v1_error_style=args.v1_error_style,
         churn_per_list_request=args.churn,
         users_deleted_after_listing=args.users_deleted_after_listing,

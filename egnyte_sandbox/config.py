@@ -107,6 +107,9 @@ class SandboxConfig:
     bookmarks_per_user: int = 2
     admin_username: str = "admin"
     static_token: str = "sandbox-token"
+    #: A second static token, belonging to the first active standard (non-admin) user of the tenant: listing users,
+    #: groups and the domain's notes, and acting as others, answer it 403 without a Mashery code. None: no such token.
+    standard_token: str | None = None
     client_id: str = "sandbox-client"
     client_secret: str = "sandbox-secret"
     refresh_token: str = "sandbox-refresh"
@@ -141,6 +144,8 @@ class SandboxConfig:
     scim_schemas: bool = True
     optional_user_dates: bool = True
     userinfo_email: bool = True
+    #: Whether userinfo tells the user's type (`user_type`: admin, power or standard); UNSURE on the real API.
+    userinfo_user_type: bool = True
     v1_error_style: str = "errors"
     usernames: str = "ascii"
     users_deleted_after_listing: int = 0

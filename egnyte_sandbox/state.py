@@ -44,6 +44,11 @@ class SandboxState:
             cfg.seed,
             cfg.clock,
         )
+        if cfg.standard_token:
+            standard = self.tenant.first_standard_user()
+            if standard is None:
+                raise ValueError("standard_token needs a tenant with an active standard user; add users")
+            self.tokens.add_static(cfg.standard_token, standard)
         self.limiter = RateLimiter(cfg.qps_limit, cfg.daily_quota, cfg.clock, cfg.accesstoken_headers)
         self.faults = FaultInjector(cfg.faults, cfg.seed)
         self.churn_rng = random.Random(salt(cfg.seed, "churn"))

@@ -101,7 +101,16 @@ class Tenant:
         }
         if self.config.userinfo_email:
             info["email"] = user["email"]
+        if self.config.userinfo_user_type:
+            info["user_type"] = user["userType"]
         return info
+
+    def first_standard_user(self) -> str | None:
+        """The username of the first active standard (neither admin nor power) user, in listing order."""
+        for user in self.iter_users():
+            if user["userType"] == "standard" and user["active"] is True:
+                return str(user["userName"])
+        return None
 
     def add_user(self, position: int | None = None) -> dict[str, Any] | None:
         """Add a user landing at `position` (random when None); None if no id fits there."""

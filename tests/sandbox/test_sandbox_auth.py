@@ -116,3 +116,28 @@ async def test_refresh_grant_from_a_custom_config() -> None:
         form = {"grant_type": "refresh_token", "client_id": "cid", "client_secret": "sec", "refresh_token": "rt"}
         assert (await sbx.client.post("/puboauth/token", data=form)).status_code == 200
         assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200  # sent with "st"
+
+
+async def test_the_standard_token_belongs_to_a_standard_user_and_is_refused_what_needs_an_admin() -> None:
+    async with open_sandbox(standard_token="std") as sbx:
+        info = (await sbx.client.get("/pubapi/v1/userinfo", headers=bearer("std"))).json()
+        assert info["user_type"] == "standard" and info["username"] == sbx.state.tenant.first_standard_user()
+        own = await sbx.client.get("/pubapi/v1/bookmarks", headers=bearer("std"))
+        assert own.status_code == 200
+        denied = [
+            await sbx.client.get("/pubapi/v2/users", headers=bearer("std")),
+            await sbx.client.get("/pubapi/v2/groups", headers=bearer("std")),
+            await sbx.client.get("/pubapi/v1/notes", headers=bearer("std")),
+            await sbx.client.get("/pubapi/v1/bookmarks", headers={**bearer("std"), "X-Egnyte-Act-As": "admin"}),
+        ]
+        for response in denied:
+            assert response.status_code == 403 and "X-Mashery-Error-Code" not in response.headers
+        # The admin's static token still works; without the switch, "std" is no token at all.
+        assert (await sbx.client.get("/pubapi/v2/users")).status_code == 200
+    async with open_sandbox() as sbx:
+        assert (await sbx.client.get("/pubapi/v1/userinfo", headers=bearer("std"))).status_code == 401
+
+
+async def test_userinfo_without_user_type() -> None:
+    async with open_sandbox(userinfo_user_type=False) as sbx:
+        assert "user_type" not in (await sbx.client.get("/pubapi/v1/userinfo")).json()

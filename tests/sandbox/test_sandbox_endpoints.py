@@ -156,6 +156,7 @@ async def test_userinfo_for_the_token_user() -> None:
             "first_name": admin["name"]["givenName"],
             "last_name": admin["name"]["familyName"],
             "email": admin["email"],
+            "user_type": "admin",
         }
         other = list(sbx.state.tenant.iter_users())[4]
         token = (await password_token(sbx.client, other["userName"]))["access_token"]
