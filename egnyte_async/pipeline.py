@@ -189,6 +189,11 @@ class Sync:
                 for table, row in batch.rows:
                     upsert(table, row)
                     counts[table] = counts.get(table, 0) + 1
+                if batch.deletes:
+                    deleted = self.report.deleted_by_table
+                    for table, keys in batch.deletes:
+                        self.operations.delete(table, keys)
+                        deleted[table] = deleted.get(table, 0) + 1
                 progress = self.report.progress[name]
                 progress.rows += len(batch.rows)
                 if batch.total is not None:
@@ -197,7 +202,7 @@ class Sync:
                     self._apply_marks(name, batch.marks)
                 self.positions[name] = batch.state
                 self.state.advance(name, batch.state)
-                self._rows_since_checkpoint += len(batch.rows)
+                self._rows_since_checkpoint += len(batch.rows) + len(batch.deletes)
                 self._chars_since_checkpoint += batch.size
                 now = self.clock.monotonic()
                 if (
