@@ -5,13 +5,15 @@ table."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from faultkit import VirtualTime, run, sandbox_app
-from harness import SANDBOX_NOW, RecordingOperations, assert_matches, expected_rows
+from faultkit import KillableOperations, VirtualTime, run, sandbox_app
+from harness import SANDBOX_NOW, Killed, RecordingOperations, assert_matches, expected_rows
 
+from egnyte_sandbox import FaultPlan
 from tests.logs import RecordingLog
 
 TENANT = {"users": 20, "groups": 1, "members_per_group": 2, "notes": 300, "bookmarks_per_user": 0}
@@ -181,3 +183,31 @@ def test_the_events_table_holds_every_event_of_the_feed_and_follows_it():
     assert [r.path for r in app.state.sandbox.requests[before:] if r.path.startswith("/pubapi/v1/events")] == [
         "/pubapi/v1/events"
     ]
+
+
+@pytest.mark.parametrize("kill_at", [5, 40, 130])
+def test_a_sync_killed_while_following_the_feed_resumes_to_exactly_the_tenant(kill_at):
+    """Three pages of events (250 notes created, 30 deleted), faults on the feed and the single notes, the process
+    killed anywhere: the rerun from the last checkpoint leaves exactly the tenant's notes, deletions included."""
+    time = VirtualTime()
+    faults = FaultPlan(path_schedule={"/pubapi/v1/events": {2: "500", 3: "truncated"}})
+    app = sandbox_app(time, TENANT, faults=faults)
+    tenant = app.state.sandbox.tenant
+    operations = RecordingOperations()
+    run(app, None, operations, time, streams=("notes",))
+    rng = random.Random(kill_at)
+    doomed = rng.sample(sorted(key[0] for key in operations.table("notes")), 30)
+    add_recent_notes(tenant, 250, rng)
+    remove_notes(tenant, doomed)
+
+    killed = KillableOperations(operations.committed, kill_after_upserts=kill_at)
+    with contextlib.suppress(Killed):
+        run(app, operations.last_state, killed, time, streams=("notes",), checkpoint_rows=15)
+    assert killed.dead
+    survivor = killed.survivor()
+    state = killed.last_state or operations.last_state
+    run(app, state, survivor, time, streams=("notes",))
+    assert_matches(survivor.table, in_window(app), tables=["notes"])
+    assert {(note_id,) for note_id in doomed} <= survivor.deleted("notes")
+    assert not survivor.deleted("notes") & set(in_window(app)["notes"])
+    assert app.state.sandbox.stats.faults["500"] == 1 and app.state.sandbox.stats.faults["truncated"] == 1
