@@ -1,4 +1,4 @@
-"""Egnyte connector for the Fivetran Connector SDK: users, groups, group members, notes and bookmarks.
+"""Egnyte connector for the Fivetran Connector SDK: users, groups, group members, notes, bookmarks and (opt-in) events.
 
 This file is only the glue between the SDK and the `egnyte_async` extractor: `schema()` declares the tables of
 the stream catalog, `update()` validates the configuration and runs one sync, whose event loop fetches from

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from egnyte_async.schema import Table
-from egnyte_async.streams import bookmarks, groups, notes, users
+from egnyte_async.streams import bookmarks, events, groups, notes, users
 from egnyte_async.streams.base import Stream
 
-CATALOG: tuple[Stream[Any], ...] = (users.STREAM, groups.STREAM, notes.STREAM, bookmarks.STREAM)
+CATALOG: tuple[Stream[Any], ...] = (users.STREAM, groups.STREAM, notes.STREAM, bookmarks.STREAM, events.STREAM)
 
 
 def stream_named(name: str) -> Stream[Any]:

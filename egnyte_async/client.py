@@ -142,10 +142,12 @@ class EgnyteClient:
         parse: Callable[[Any], T],
         what: str,
         act_as: str | None = None,
+        no_content: Callable[[], T] | None = None,
     ) -> T:
         """GETs `path` and returns `parse(json_body)`; `parse` raises InvalidBodyError for a body it cannot use.
 
-        `what` names the request in errors and logs ("users page at startIndex 201").
+        `what` names the request in errors and logs ("users page at startIndex 201"). With `no_content`, a 204 (the
+        events feed's "nothing newer") returns `no_content()`; without it a 204 is an unexpected answer.
         """
         started = self._clock.monotonic()
         failures = 0
@@ -197,7 +199,7 @@ class EgnyteClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._get_once(path, params, parse, what, act_as)
+                    return await self._get_once(path, params, parse, what, act_as, no_content)
         except RetryableError as error:
             tries = failures + throttles
             advice = (
@@ -217,6 +219,7 @@ class EgnyteClient:
         parse: Callable[[Any], T],
         what: str,
         act_as: str | None,
+        no_content: Callable[[], T] | None = None,
     ) -> T:
         refreshed = False
         while True:
@@ -239,7 +242,7 @@ class EgnyteClient:
                 await self._tokens.refresh(self._http, rejected=token)
                 self.stats.refreshes = self._tokens.refreshes  # one count, however many requests waited on it
                 continue
-            return self._read(response, parse, what)
+            return self._read(response, parse, what, no_content)
 
     async def _send(
         self, path: str, params: Mapping[str, str | int] | None, act_as: str | None, token: Secret, what: str
@@ -317,9 +320,14 @@ class EgnyteClient:
             response.status_code == 403 and response.headers.get(MASHERY_CODE) == DEVELOPER_INACTIVE
         )
 
-    def _read(self, response: httpx.Response, parse: Callable[[Any], T], what: str) -> T:
+    def _read(
+        self, response: httpx.Response, parse: Callable[[Any], T], what: str, no_content: Callable[[], T] | None = None
+    ) -> T:
         status = response.status_code
         self._observe_quota_headers(response)
+        if status == 204 and no_content is not None:
+            self.limiter.on_success()
+            return no_content()
         if status == 200:
             self.limiter.on_success()
             try:

@@ -48,6 +48,8 @@ class Batch:
     #: What the rows tell the stream's ledger (see egnyte_async.ledger), applied once the rows are written.
     marks: tuple[Mark, ...] = ()
     reached: int | None = None
+    #: Rows Egnyte says are gone, as (destination table, primary key), soft-deleted right after `rows` are written.
+    deletes: tuple[tuple[str, dict[str, Any]], ...] = ()
     #: The characters of text the rows hold: what they weigh in memory, near enough, whatever their count.
     size: int = field(init=False)
 

@@ -23,6 +23,7 @@ __all__ = [
     "Warn",
     "cap_long_values",
     "map_bookmark",
+    "map_event",
     "map_group",
     "map_group_members",
     "map_note",
@@ -94,6 +95,8 @@ _BOOKMARK_FIELDS = frozenset({"id", "path", "folder_id", "creation_date"})
 _NOTE_DATES: _FieldColumns = (("creation_time", "created_date"),)
 _NOTE_FLAGS: _FieldColumns = (("can_delete", "can_delete"),)
 _BOOKMARK_DATES: _FieldColumns = (("creation_date", "created_date"),)
+_EVENT_FIELDS = frozenset({"id", "timestamp", "type", "action", "action_source", "actor", "object_detail", "data"})
+_EVENT_DATES: _FieldColumns = (("timestamp", "timestamp"),)
 
 
 def _shown(value: object) -> str:
@@ -313,6 +316,31 @@ def map_bookmark(obj: JsonObject, creator: str, warn: Warn = _no_warning) -> Row
     }
     extra = _check_dates(row, None, _BOOKMARK_DATES, "bookmarks", warn)
     row["extra"] = _add_unknown(obj, _BOOKMARK_FIELDS, extra)
+    return row
+
+
+def map_event(obj: JsonObject, warn: Warn = _no_warning) -> Row:
+    """An event from `GET /pubapi/v1/events` as an `events` row; `data` is kept whole, as JSON."""
+    _require_object(obj, "events")
+    get = obj.get
+    row = {
+        "id": _long_id(get("id"), "events"),
+        "timestamp": get("timestamp"),
+        "type": get("type"),
+        "action": get("action"),
+        "action_source": get("action_source"),
+        "actor": get("actor"),
+        "object_detail": get("object_detail"),
+        "data": get("data"),
+    }
+    extra = _check_dates(row, None, _EVENT_DATES, "events", warn)
+    actor = row["actor"]
+    if actor is not None:
+        try:
+            row["actor"] = _long_id(actor, "events", "actor")
+        except RecordError:
+            extra = _unread(row, extra, "actor", actor, "a user id", "events", "actor", warn)
+    row["extra"] = _add_unknown(obj, _EVENT_FIELDS, extra)
     return row
 
 

@@ -190,13 +190,18 @@ class Sync:
                 counts = self.report.rows_by_table
                 for table, count in written.items():
                     counts[table] = counts.get(table, 0) + count
+                if batch.deletes:
+                    deleted = self.report.deleted_by_table
+                    for table, keys in batch.deletes:
+                        self.operations.delete(table, keys)
+                        deleted[table] = deleted.get(table, 0) + 1
                 now = self.clock.monotonic()
                 self.report.progress[name].add(written, batch.reached, batch.total, now)
                 if batch.marks:
                     self._apply_marks(name, batch.marks)
                 self.positions[name] = batch.state
                 self.state.advance(name, batch.state)
-                self._rows_since_checkpoint += len(batch.rows)
+                self._rows_since_checkpoint += len(batch.rows) + len(batch.deletes)
                 self._chars_since_checkpoint += batch.size
                 if (
                     self._rows_since_checkpoint >= self.tuning.checkpoint_rows

@@ -60,7 +60,7 @@ class StreamProgress:
         if self.finished:
             return f"done, {rows}"
         if self.reached is None:
-            return f"starting, {rows}"
+            return rows if self.rows else "starting"
         of = f" of {self.total:,}" if self.total is not None else ""
         share = f" ({100 * min(self.reached, self.total) / self.total:.0f}%)" if self.total else ""
         pace, left = self.pace(), self.seconds_left()

@@ -77,6 +77,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-optional-user-dates", action="store_true")
     p.add_argument("--no-userinfo-user-type", action="store_true")
     p.add_argument("--v1-error-style", choices=CHOICES["v1_error_style"], default="errors")
+    p.add_argument("--no-events", action="store_true", help="the events API answers 403 (a plan without it)")
+    p.add_argument("--events-retention", type=int, default=10_000, help="latest events kept")
+    p.add_argument("--no-events-count-key", action="store_true")
+    p.add_argument("--note-event-id-field", choices=CHOICES["note_event_id_field"], default="note_id")
+    p.add_argument("--file-system-events-per-note", type=int, default=0)
     p.add_argument("--no-record-requests", action="store_true", help="keep no request log (long benchmarks)")
     p.add_argument("--log-level", default="warning")
     return p
@@ -129,6 +134,11 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         churn_per_list_request=args.churn,
         users_deleted_after_listing=args.users_deleted_after_listing,
         usernames=args.usernames,
+        events_available=not args.no_events,
+        events_retention=args.events_retention,
+        events_count_key=not args.no_events_count_key,
+        note_event_id_field=args.note_event_id_field,
+        file_system_events_per_note=args.file_system_events_per_note,
         record_requests=not args.no_record_requests,
         faults=faults,
     )

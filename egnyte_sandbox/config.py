@@ -42,6 +42,7 @@ CHOICES: dict[str, tuple[object, ...]] = {
     "v1_error_style": ("errors", "inputErrors", "message", "text", "html"),
     "bookmarks_offset_base": (0, 1),
     "usernames": ("ascii", "unicode", "unicode_email"),
+    "note_event_id_field": ("note_id", "id", "note.id"),
 }
 
 ANCHOR = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -149,6 +150,16 @@ class SandboxConfig:
     v1_error_style: str = "errors"
     usernames: str = "ascii"
     users_deleted_after_listing: int = 0
+    #: False: the events API answers 403, as on a plan without it.
+    events_available: bool = True
+    #: How many of the latest events are kept; asking for events after an older id is a 404.
+    events_retention: int = 10_000
+    events_count_key: bool = True
+    #: Where a note event's `data` names the note: `data.note_id`, `data.id` or `data.note.id`.
+    note_event_id_field: str = "note_id"
+    #: Synthetic `file_system` events appended with every note event (the feed carries other types too).
+    file_system_events_per_note: int = 0
+    events_max_count: int = 100
     churn_per_list_request: int = 0
     record_requests: bool = True
     request_log_limit: int | None = 100_000
@@ -170,6 +181,7 @@ class SandboxConfig:
             "churn_per_list_request",
             "note_message_chars",
             "users_deleted_after_listing",
+            "file_system_events_per_note",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
@@ -179,7 +191,9 @@ class SandboxConfig:
             raise ValueError("bookmarks_per_user is a mean and must be at most 100")
         if self.groups >= 1 << 27 or self.users >= 1 << 28 or self.notes >= 1 << 30:
             raise ValueError("tenant sizes beyond 100 million records are not supported")
-        for name in ("scim_max_count", "notes_max_count", "bookmarks_max_count"):
+        if self.events_retention < 1:
+            raise ValueError("events_retention must be at least 1")
+        for name in ("scim_max_count", "notes_max_count", "bookmarks_max_count", "events_max_count"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.qps_limit is not None and self.qps_limit <= 0:

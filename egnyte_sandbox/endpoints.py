@@ -12,7 +12,8 @@ from starlette.responses import Response
 from . import responses
 from .auth import AccessToken
 from .dates import parse_bound
-from .paging import ApiError, Page, offset_page, scim_page
+from .events import EVENT_TYPES
+from .paging import ApiError, Page, integer, offset_page, page_size, scim_page
 from .state import SandboxState
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -241,3 +242,66 @@ async def userinfo(request: Request) -> Response:
     if info is None:
         raise ApiError(404, "User not found.")
     return responses.json_response(info)
+
+
+def _events_allowed(request: Request) -> None:
+    """The events API: on plans that include it (else 403, as Egnyte answers), for administrators."""
+    if not sandbox(request).config.events_available:
+        raise ApiError(403, "The Events API is not available for this domain's plan.")
+    require_admin(request)
+
+
+@endpoint(version=1)
+async def events_cursor(request: Request) -> Response:
+    """`GET /pubapi/v1/events/cursor`: `{timestamp, latest_event_id, oldest_event_id}`."""
+    _events_allowed(request)
+    tenant = sandbox(request).tenant
+    log = tenant.events
+    return responses.json_response(
+        {"timestamp": tenant.now_rendered(), "latest_event_id": log.latest_id, "oldest_event_id": log.oldest_id}
+    )
+
+
+@endpoint(version=1)
+async def list_events(request: Request) -> Response:
+    """`GET /pubapi/v1/events?id=<after>&count=<n>&type=note,file_system`: the events after `id`, oldest first;
+    204 without a body when none matches, 404 when `id` is older than the oldest event kept."""
+    _events_allowed(request)
+    state = sandbox(request)
+    cfg = state.config
+    params = request.query_params
+    if not params.get("id"):
+        raise ApiError(400, "Parameter id is required.")
+    after = integer(params, "id", 0)
+    count, _ = page_size(params, cfg.events_max_count, cfg.over_max_count)
+    types: list[str] | None = None
+    if params.get("type"):
+        types = [part.strip() for part in params["type"].split(",") if part.strip()]
+        unknown = [part for part in types if part not in EVENT_TYPES]
+        if unknown:
+            raise ApiError(400, f"Invalid value for parameter type: {', '.join(unknown)}.")
+    log = state.tenant.events
+    if log.aged_out(after):
+        raise ApiError(404, f"Event id {after} is older than the oldest event kept ({log.oldest_id}).")
+    events = log.after(after, count, types)
+    if not events:
+        return Response(status_code=204)
+    payload: dict[str, Any] = {"latest_id": log.latest_id, "oldest_id": log.oldest_id}
+    if cfg.events_count_key:
+        payload["count"] = len(events)
+    payload["events"] = events
+    return list_response(request, payload, "events")
+
+
+@endpoint(version=1)
+async def note_detail(request: Request) -> Response:
+    """`GET /pubapi/v1/notes/{id}`: one note; 404 when there is none (deleted, or never was)."""
+    state = sandbox(request)
+    user = acting_user(request)
+    note_id = request.path_params["note_id"]
+    note = state.tenant.note_by_id(note_id)
+    if note is None:
+        raise ApiError(404, f"Note {note_id} not found.")
+    if not state.tenant.is_admin(user) and note["username"] != user:
+        raise ApiError(403, "You are not authorized to see this note.")
+    return responses.json_response(note)

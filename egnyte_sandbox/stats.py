@@ -80,4 +80,6 @@ def path_template(path: str) -> str:
     """Collapse per-id paths so that the path counters stay small."""
     if path.startswith("/pubapi/v2/groups/") and len(path) > len("/pubapi/v2/groups/"):
         return "/pubapi/v2/groups/{id}"
+    if path.startswith("/pubapi/v1/notes/") and len(path) > len("/pubapi/v1/notes/"):
+        return "/pubapi/v1/notes/{id}"
     return path

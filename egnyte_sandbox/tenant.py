@@ -14,6 +14,7 @@ from typing import Any
 from .bookmarks import BookmarkStore
 from .config import SandboxConfig
 from .dates import MS_PER_DAY, DateRenderer, to_ms
+from .events import EventLog
 from .groups import GroupStore
 from .mixing import salt
 from .notes import NoteStore
@@ -40,6 +41,9 @@ class Tenant:
         self.notes = NoteStore(cfg, self.pools, self.users, self.anchor_ms, self.render)
         self.bookmarks = BookmarkStore(cfg, self.pools, self.users, self.anchor_ms, self.render)
         self.rng = random.Random(salt(cfg.seed, "mutations"))
+        self.events = EventLog(cfg)
+        #: Note ids met by an event, to their ordinals: `note_by_id` finds them without a scan.
+        self._note_ordinals: dict[str, int] = {}
 
     # --- counts -----------------------------------------------------------------------------------------
     @property
@@ -191,13 +195,55 @@ class Tenant:
             yield canonical(ordinal)
 
     def add_note(self, position: int | None = None) -> dict[str, Any] | None:
+        """Add a note landing at `position` (random when None), with its `create` event; None if none fits there."""
         index = self.notes.index
         ordinal = index.insert_at(self._position(position, len(index) + 1), self.rng)
-        return None if ordinal is None else self.notes.record(ordinal)
+        return None if ordinal is None else self._note_event("create", ordinal)
 
     def remove_note(self, position: int) -> dict[str, Any]:
+        """Remove the note at `position`, with its `delete` event."""
         ordinal, _ = self.notes.index.remove_at(position)
-        return self.notes.record(ordinal)
+        return self._note_event("delete", ordinal)
+
+    def note_by_id(self, note_id: str) -> dict[str, Any] | None:
+        """The current note with this id (`GET /pubapi/v1/notes/{id}`); None when there is none (or no longer).
+
+        Notes met by an event are found at once; any other is looked for through the whole listing."""
+        ordinal = self._note_ordinals.get(note_id)
+        if ordinal is not None:
+            return self.notes.record(ordinal) if self.notes.index.contains(ordinal) else None
+        for ordinal, _ in self.notes.index:
+            note = self.notes.record(ordinal)
+            if note["id"] == note_id:
+                return note
+        return None
+
+    # --- events -------------------------------------------------------------------------------------------
+    def now_rendered(self) -> Any:
+        return self.render.exact(to_ms(self.config.wall_clock()))
+
+    def _note_event(self, action: str, ordinal: int) -> dict[str, Any]:
+        """Logs a note's `create` or `delete` event (with the configured file_system events); returns the note."""
+        note = self.notes.record(ordinal)
+        self._note_ordinals[note["id"]] = ordinal
+        field = self.config.note_event_id_field
+        data: dict[str, Any] = {"note": {"id": note["id"]}} if field == "note.id" else {field: note["id"]}
+        author = self.users.find(note["username"])
+        self.events.append(
+            "note", action, note["file_path"], data,
+            actor=author[0] if author else None, timestamp=self.now_rendered(), action_source="WebUI",
+        )  # fmt: skip
+        for k in range(self.config.file_system_events_per_note):
+            self.add_file_event(("create", "move", "delete")[k % 3], f"{note['file_path']}.v{k}")
+        return note
+
+    def add_file_event(self, action: str, path: str, target: str | None = None) -> dict[str, Any]:
+        """Logs a `file_system` event: `create`, `delete` or `move` (to `target`) of `path`."""
+        data: dict[str, Any] = {"target_path": target or f"{path}.moved"} if action == "move" else {}
+        data["is_folder"] = False
+        return self.events.append(
+            "file_system", action, path, data, actor=self.users.admin_ordinal, timestamp=self.now_rendered()
+        )
 
     # --- bookmarks ----------------------------------------------------------------------------------------
     def _owner(self, username: str) -> Entry:
@@ -258,13 +304,17 @@ class Tenant:
                     continue
                 if resource == "users":
                     self.bookmarks.owner_removed(index.at(position))
-                index.remove_at(position)
+                removed, _ = index.remove_at(position)
+                if resource == "notes":
+                    self._note_event("delete", removed)
                 applied += 1
             else:
                 ordinal = index.insert_at(rng.randrange(len(index) + 1), rng)
                 if ordinal is not None:
                     if resource == "users":
                         self.bookmarks.owner_added((ordinal, None))
+                    elif resource == "notes":
+                        self._note_event("create", ordinal)
                     applied += 1
         return applied
 

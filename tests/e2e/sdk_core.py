@@ -57,7 +57,13 @@ def warehouse_rows(project: Path) -> dict[str, dict[tuple, dict]]:
             out[table] = {}
             if table not in tables:
                 continue
-            cursor = con.execute(f'select * from tester."{table}" where not _fivetran_deleted')
+            # A declared table that never got a row (the opt-in events table) has no _fivetran_deleted column.
+            columns = {name for (name,) in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'tester' and table_name = ?",
+                [table],
+            ).fetchall()}  # fmt: skip
+            live = " where not _fivetran_deleted" if "_fivetran_deleted" in columns else ""
+            cursor = con.execute(f'select * from tester."{table}"{live}')
             names = [column[0] for column in cursor.description]
             for values in cursor.fetchall():
                 stored = dict(zip(names, values, strict=True))

@@ -69,6 +69,7 @@ def test_schema_tables_and_keys():
         "group_members": ("group_id", "user_id"),
         "notes": ("id",),
         "bookmarks": ("id",),
+        "events": ("id",),
     }
 
 

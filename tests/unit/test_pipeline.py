@@ -51,6 +51,16 @@ def test_a_stream_state_is_checkpointed_only_after_its_rows():
     assert drain.report.finished == ["users"] and drain.report.rows_by_table == {"users": 2}
 
 
+def test_a_batchs_deletions_are_applied_after_its_rows_and_before_its_state():
+    operations = Recorder()
+    drain = sync(operations)
+    batch = Batch([("users", {"id": 3})], ScanState(None), deletes=(("users", {"id": 1}), ("users", {"id": 2})))
+    drain._handle(Rows("users", batch))
+    drain._handle(Finished("users"))
+    assert operations.calls == [("upsert", 3), ("delete", 1), ("delete", 2), ("checkpoint", {})]
+    assert drain.report.deleted_by_table == {"users": 2} and drain.report.rows_by_table == {"users": 1}
+
+
 def test_long_texts_checkpoint_by_their_size_not_only_by_their_count():
     operations = Recorder()
     settings = Settings(domain="acme", base_url="https://acme.egnyte.com", api_token="t", streams=("users",))

@@ -400,7 +400,8 @@ def test_surrounding_whitespace_is_stripped_from_secrets():
 def test_at_least_one_table():
     message = problem(enable_users="false", enable_groups="no", enable_notes="0", enable_bookmarks="off")
     assert message == (
-        "enable_users, enable_groups, enable_notes, enable_bookmarks: all are false; enable at least one table"
+        "enable_users, enable_groups, enable_notes, enable_bookmarks, enable_events: all are false; enable at least "
+        "one table"
     )
 
 

@@ -27,12 +27,12 @@ NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
 def test_every_stream_and_table_is_named_once():
     names = [stream.name for stream in CATALOG]
     tables = [table.name for table in all_tables()]
-    assert names == ["users", "groups", "notes", "bookmarks"]
-    assert tables == ["users", "groups", "group_members", "notes", "bookmarks"]
+    assert names == ["users", "groups", "notes", "bookmarks", "events"]
+    assert tables == ["users", "groups", "group_members", "notes", "bookmarks", "events"]
     assert [stream.flag for stream in CATALOG] == [f"enable_{name}" for name in names]
     assert stream_named("groups").tables[1].name == "group_members"
-    with pytest.raises(KeyError, match="known: users, groups, notes, bookmarks"):
-        stream_named("events")
+    with pytest.raises(KeyError, match="known: users, groups, notes, bookmarks, events"):
+        stream_named("permissions")
 
 
 # ---- envelopes -----------------------------------------------------------------------------------------------------
