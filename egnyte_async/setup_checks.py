@@ -432,8 +432,10 @@ def check_tables(
             try:
                 found.append(f"{name} ({await check.read(probe, client)})")
             except EgnyteError as error:
-                own = isinstance(_root_cause(error), (PermissionDeniedError, NotFoundError, UnexpectedResponseError))
-                problems.setdefault((_explain(error, settings, "the listing"), own), []).append(name)
+                cause = _root_cause(error)
+                own = isinstance(cause, (PermissionDeniedError, NotFoundError, UnexpectedResponseError))
+                denied = check.denied if isinstance(cause, PermissionDeniedError) else None
+                problems.setdefault((denied or _explain(error, settings, "the listing"), own), []).append(name)
         if problems:
             told = []
             for (advice, own), names in problems.items():
@@ -516,6 +518,8 @@ class TableCheck:
 
     needs_admin: bool
     read: Callable[[Probe, EgnyteClient], Awaitable[str]]
+    #: What a 403 means for this table, when it is not a missing administrator's right.
+    denied: str | None = None
 
 
 def _total(page: Page, noun: str) -> str:
@@ -577,10 +581,25 @@ async def _read_bookmarks(probe: Probe, client: EgnyteClient) -> str:
 
 #: Stream name -> its check. A stream of the catalog without an entry is reported "not checked" (and a unit test
 #: fails): adding a stream's check is adding its entry here.
+async def _read_events(probe: Probe, client: EgnyteClient) -> str:
+    """The events feed's cursor: one call, which a plan without the feed refuses."""
+    cursor = await probe.get(client, "/pubapi/v1/events/cursor", {}, parse=_object, what="events feed cursor")
+    latest = cursor.get("latest_event_id")
+    return f"the feed is at event {latest}" if isinstance(latest, int) else "the feed answers"
+
+
 TABLE_CHECKS: dict[str, TableCheck] = {
     "users": TableCheck(needs_admin=True, read=_read_users),
     "groups": TableCheck(needs_admin=True, read=_read_groups),
     "notes": TableCheck(needs_admin=True, read=_read_notes),
     # The sync lists the users (an administrator's right) and acts as each of them.
     "bookmarks": TableCheck(needs_admin=True, read=_read_bookmarks),
+    "events": TableCheck(
+        needs_admin=True,
+        read=_read_events,
+        denied=(
+            "Egnyte refused its events feed (403): the plan may not include it, or the token is not an "
+            "administrator's. Ask Egnyte to enable the events API for the domain."
+        ),
+    ),
 }

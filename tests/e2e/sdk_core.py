@@ -83,7 +83,7 @@ def deleted_keys(project: Path) -> dict[str, set[tuple]]:
             keys = ", ".join(spec.primary_key)
             try:
                 rows = con.execute(f'select {keys} from tester."{spec.name}" where _fivetran_deleted').fetchall()
-            except duckdb.CatalogException:
+            except (duckdb.CatalogException, duckdb.BinderException):  # no such table, or never a row
                 rows = []
             out[spec.name] = {tuple(row) for row in rows}
         return out

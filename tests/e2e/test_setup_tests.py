@@ -237,3 +237,16 @@ def test_the_fivetran_configuration_test_command_fails_on_a_wrong_token(
     done = fivetran_configuration_test(configuration(sandbox, api_token="expired"), tmp_path)
     assert done.returncode == 1
     assert "[token_is_accepted - Egnyte accepts the token]: Egnyte rejected the access token (401" in done.stdout
+
+
+def test_the_events_feed_is_checked_when_the_events_table_is_enabled() -> None:
+    with run_server(SandboxConfig(qps_limit=None, daily_quota=None)) as feed:
+        passed = setup_checks.check_tables(configuration(feed, enable_events="true"))
+    assert passed.passed and "events (the feed is at event" in passed.message
+    setup_checks.forget_probes()
+    with run_server(SandboxConfig(qps_limit=None, daily_quota=None, events_available=False)) as without:
+        refused = setup_checks.check_tables(configuration(without, enable_events="true"))
+        assert setup_checks.check_tables(configuration(without)).passed  # not asked when the table is off
+    assert not refused.passed
+    assert refused.message.startswith("events cannot be read: Egnyte refused its events feed (403)")
+    assert "set enable_events to false" in refused.message

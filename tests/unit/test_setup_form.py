@@ -68,10 +68,10 @@ def test_a_toggle_per_catalog_stream_and_the_debug_toggle() -> None:
 
 
 def test_a_new_stream_gets_its_toggle_for_free(monkeypatch: pytest.MonkeyPatch) -> None:
-    extra = replace(CATALOG[-1], name="events", enabled_by_default=False)
+    extra = replace(CATALOG[-1], name="audit", enabled_by_default=False)
     monkeypatch.setattr(setup_form, "CATALOG", (*CATALOG, extra))
-    toggle = form_fields()["enable_events"]
-    assert toggle.toggle and toggle.label == "Sync events" and "off by default" in (toggle.description or "")
+    toggle = form_fields()["enable_audit"]
+    assert toggle.toggle and toggle.label == "Sync audit" and "off by default" in (toggle.description or "")
 
 
 def test_a_numeric_key_without_a_label_fails_the_form(monkeypatch: pytest.MonkeyPatch) -> None:
