@@ -99,7 +99,7 @@ def test_added_and_deleted_notes_arrive_through_the_feed_and_a_quiet_sync_costs_
     before = len(app.state.sandbox.requests)
     third = run(app, operations.last_state, operations, time, streams=("notes",))
     assert [r.path for r in notes_calls(app, before)] == ["/pubapi/v1/events"]  # exactly one: the 204
-    assert third.rows_by_table == {} and third.deleted_by_table == {}
+    assert third.rows_by_table == {"notes": 0} and third.deleted_by_table == {}  # every enabled table reported
     assert_matches(operations.table, in_window(app), tables=["notes"])
 
 
