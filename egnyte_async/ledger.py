@@ -19,11 +19,23 @@ is never deleted; a record created during a scan and not met is not in the ledge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import base64
+import heapq
+import zlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from egnyte_async.keysets import decode_int_set, decode_mapping, encode_int_set, encode_mapping
+from egnyte_async.keysets import (
+    decode_int_set,
+    decode_mapping,
+    decode_str_set,
+    encode_int_set,
+    encode_mapping,
+    encode_str_set,
+)
 from egnyte_async.log import Log
 from egnyte_async.schema import Table
 from egnyte_async.state import report_unreadable
@@ -31,6 +43,11 @@ from egnyte_async.state import report_unreadable
 Scope = int | str
 Key = dict[str, Any]
 Deletion = tuple[str, Key]
+EMPTY: frozenset[int] = frozenset()
+#: The text form of the bitmap of met scopes: zlib, then base64 (runs of met scopes compress to almost nothing).
+BITMAP_PREFIX = "b1:"
+#: Chunks of changed children saved before they are folded into one.
+MAX_CHUNKS = 50
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,8 @@ class LedgerSpec:
     parent: Table | None
     child: Table | None = None
     child_key: Callable[[Scope, int], Key] | None = None
+    #: What a scope is: a whole number (a user id) or a string (a group id).
+    scope_kind: type[int] | type[str] = int
 
     def parent_key(self, scope: Scope) -> Key:
         assert self.parent is not None
@@ -52,45 +71,100 @@ class LedgerSpec:
 
 
 class Ledger:
-    """One stream's ledger: the scopes the last complete scan met with their children, and those met since."""
+    """One stream's ledger: the scopes the last complete scan met, those this scan has met so far, and the children.
 
-    def __init__(
-        self, spec: LedgerSpec, known: dict[Scope, frozenset[int]] | None = None, met: set[Scope] | None = None
-    ) -> None:
+    Kept compact, since a large tenant has a scope per user: the last scan's scopes as a sorted array (eight bytes
+    a user id), a bitmap of those met since, the scopes met that the last scan did not know in an array of their
+    own, and children only for the scopes that have some.
+    """
+
+    def __init__(self, spec: LedgerSpec, scopes: Iterable[Scope] = (), met: Iterable[Scope] = ()) -> None:
         self.spec = spec
-        self.known: dict[Scope, frozenset[int]] = known or {}
-        self.met: set[Scope] = met or set()
-        #: `known` as saved, and each scope's position in it, until `known` changes: re-encoding a large tenant's
-        #: memberships costs most of a second, while a checkpoint mid-scan only adds scopes met.
-        self._known_text: str | None = None
-        self._positions: dict[Scope, int] = {}
+        self._scopes = self._array(sorted(set(scopes)))
+        self._met = bytearray((len(self._scopes) + 7) // 8)
+        self._added = self._array([])
+        self._children: dict[Scope, frozenset[int]] = {}
+        # What to_state wrote: the scopes until a scan completes; the scopes added and the children changed as
+        # chunks, each checkpoint writing only what is new since the one before (a first scan of a large tenant
+        # adds a scope per user: re-encoding them all at every checkpoint would cost seconds).
+        self._scopes_text: str | None = None
+        self._added_chunks: list[str] = []
+        self._added_saved = 0
+        self._children_chunks: list[str] = []
+        self._children_changed: dict[Scope, frozenset[int]] = {}
+        for scope in met:
+            self.keep(scope)
 
+    def _array(self, scopes: Iterable[Any]) -> Any:
+        return array("q", scopes) if self.spec.scope_kind is int else list(scopes)
+
+    # ---- what the drain loop tells it ----------------------------------------------------------------------
     def refresh(self, scope: Scope, children: frozenset[int] = frozenset()) -> list[Deletion]:
         """`scope` was read whole and holds exactly `children`: the children it no longer holds are deleted."""
-        self.met.add(scope)
-        before = self.known.get(scope)
-        if before != children:
-            self.known[scope] = children
-            self._known_text = None
-        return self._children_rows(scope, before - children) if before else []
+        self.keep(scope)
+        before = self._children.get(scope, EMPTY)
+        if children == before:
+            return []
+        if children:
+            self._children[scope] = children
+        else:
+            del self._children[scope]
+        self._children_changed[scope] = children
+        return self._children_rows(scope, before - children)
 
     def keep(self, scope: Scope) -> None:
         """`scope` exists but was not read: whatever it holds stays as it is."""
-        self.met.add(scope)
-        if scope not in self.known:
-            self.known[scope] = frozenset()
-            self._known_text = None
+        position = self._find(scope)
+        if position is None:
+            self._added.append(scope)
+        else:
+            self._met[position >> 3] |= 1 << (position & 7)
 
     def complete(self) -> list[Deletion]:
         """The scan is over: every scope it did not meet is gone, with its children."""
         deletions: list[Deletion] = []
-        for scope in [scope for scope in self.known if scope not in self.met]:
+        kept: list[Any] = []
+        for position, scope in enumerate(self._scopes):
+            if self._met[position >> 3] >> (position & 7) & 1:
+                kept.append(scope)
+                continue
             if self.spec.parent is not None:
                 deletions.append((self.spec.parent.name, self.spec.parent_key(scope)))
-            deletions.extend(self._children_rows(scope, self.known.pop(scope)))
-            self._known_text = None
-        self.met = set()
+            children = self._children.pop(scope, EMPTY)
+            deletions.extend(self._children_rows(scope, children))
+        self._scopes = self._array(_merged(kept, sorted(self._added)))
+        self._met = bytearray((len(self._scopes) + 7) // 8)
+        self._added = self._array([])
+        self._scopes_text = None
+        self._added_chunks, self._added_saved = [], 0
+        self._children_chunks, self._children_changed = [], dict(self._children)  # one chunk of them all, anew
         return deletions
+
+    # ---- what it holds --------------------------------------------------------------------------------------
+    def last_scan_count(self) -> int:
+        """Scopes the last complete scan met."""
+        return len(self._scopes)
+
+    def met_any(self) -> bool:
+        """Whether this scan has met a scope yet."""
+        return bool(self._added) or any(self._met)
+
+    @property
+    def known(self) -> dict[Scope, frozenset[int]]:
+        """Every scope known with its children (a copy, for tests and reports)."""
+        return {scope: self._children.get(scope, EMPTY) for scope in (*self._scopes, *self._added)}
+
+    @property
+    def met(self) -> set[Scope]:
+        """The scopes this scan has met (a copy)."""
+        met = {scope for position, scope in enumerate(self._scopes) if self._met[position >> 3] >> (position & 7) & 1}
+        return met.union(self._added)
+
+    def _find(self, scope: Scope) -> int | None:
+        if type(scope) is not self.spec.scope_kind:
+            raise TypeError(f"a {type(scope).__name__} scope in a ledger of {self.spec.scope_kind.__name__} scopes")
+        position = bisect_left(self._scopes, scope)
+        return position if position < len(self._scopes) and self._scopes[position] == scope else None
 
     def _children_rows(self, scope: Scope, children: Iterable[int]) -> list[Deletion]:
         spec = self.spec
@@ -98,14 +172,28 @@ class Ledger:
             return []
         return [(spec.child.name, spec.child_key(scope, child)) for child in sorted(children)]
 
+    # ---- the state --------------------------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        """The scopes with their children, and which of them this scan met, as compact text (egnyte_async.keysets):
-        a large tenant's ledgers stay within a few megabytes of state."""
-        if self._known_text is None:
-            self._known_text = encode_mapping(self.known)
-            self._positions = {scope: position for position, scope in enumerate(sorted(self.known, key=_scope_order))}
-        positions = self._positions
-        return {"known": self._known_text, "met": encode_int_set(positions[scope] for scope in self.met)}
+        """As compact text (egnyte_async.keysets): the last complete scan's scopes, which of them this scan met (a
+        bitmap), the scopes it met that were new, and the children. The scopes and the children are re-encoded only
+        when they changed, so a checkpoint mid-scan costs little."""
+        encode = encode_int_set if self.spec.scope_kind is int else encode_str_set
+        if self._scopes_text is None:
+            self._scopes_text = encode(self._scopes)
+        if len(self._added) > self._added_saved:
+            self._added_chunks.append(encode(set(self._added[self._added_saved :])))
+            self._added_saved = len(self._added)
+        if self._children_changed:
+            if len(self._children_chunks) >= MAX_CHUNKS:  # fold them into one again, now and then
+                self._children_chunks, self._children_changed = [], dict(self._children)
+            self._children_chunks.append(encode_mapping(self._children_changed))
+            self._children_changed = {}
+        return {
+            "scopes": self._scopes_text,
+            "met": BITMAP_PREFIX + base64.b64encode(zlib.compress(bytes(self._met), 9)).decode("ascii"),
+            "added": list(self._added_chunks),
+            "children": list(self._children_chunks),
+        }
 
     @classmethod
     def from_state(cls, spec: LedgerSpec, raw: Any, stream: str, log: Log) -> Ledger:
@@ -113,22 +201,60 @@ class Ledger:
         met every scope again: late deletions, never wrong ones)."""
         if raw is None:
             return cls(spec)
+        decode = decode_int_set if spec.scope_kind is int else decode_str_set
         try:
             if not isinstance(raw, dict):
                 raise ValueError(f"a {type(raw).__name__}, not an object")
-            known = {scope: frozenset(children) for scope, children in decode_mapping(raw.get("known")).items()}
-            scopes = sorted(known, key=_scope_order)
-            met = {scopes[position] for position in decode_int_set(raw.get("met"))}
-        except (ValueError, IndexError, TypeError) as error:
+            ledger = cls(spec, decode(raw.get("scopes")))
+            ledger._met = _bitmap(raw.get("met"), len(ledger._met))
+            added, chunks = _chunks(raw.get("added")), _chunks(raw.get("children"))
+            for text in added:
+                ledger._added.extend(sorted(decode(text)))
+            for text in chunks:  # later chunks tell the later state of a scope
+                for scope, values in decode_mapping(text).items():
+                    if type(scope) is not spec.scope_kind:
+                        raise ValueError("children of scopes of another kind")
+                    if values:
+                        ledger._children[scope] = frozenset(values)
+                    else:
+                        ledger._children.pop(scope, None)
+            ledger._added_chunks, ledger._added_saved = added, len(ledger._added)
+            ledger._children_chunks = chunks
+        except (ValueError, TypeError) as error:
             again = "deletions are detected again from the next full scan"
             report_unreadable(log, stream, "'ledger'", raw, again, str(error))
             return cls(spec)
-        return cls(spec, known, met)
+        return ledger
 
 
-def _scope_order(scope: Scope) -> tuple[int, int | str]:
-    """Sorts scopes of either kind (whole numbers before strings), the same way on every sync."""
-    return (0, scope) if type(scope) is int else (1, scope)
+def _merged(first: list[Any], second: list[Any]) -> Iterator[Any]:
+    """The union of two sorted lists, sorted, each value once (no set of a million user ids in between)."""
+    last: Any = _NOTHING
+    for value in heapq.merge(first, second):
+        if value != last:
+            yield value
+            last = value
+
+
+_NOTHING = object()
+
+
+def _chunks(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(type(text) is str for text in value):
+        raise ValueError("a list of chunk texts was expected")
+    return list(value)
+
+
+def _bitmap(text: Any, size: int) -> bytearray:
+    if type(text) is not str or not text.startswith(BITMAP_PREFIX):
+        raise ValueError("the met scopes are not a bitmap text")
+    try:
+        raw = zlib.decompressobj().decompress(base64.b64decode(text[len(BITMAP_PREFIX) :], validate=True), size + 1)
+    except (ValueError, zlib.error) as error:
+        raise ValueError(f"the met scopes' bitmap is unreadable ({error})") from error
+    if len(raw) != size:
+        raise ValueError(f"the met scopes' bitmap holds {len(raw)} bytes for {size}")
+    return bytearray(raw)
 
 
 def ledgers_from_state(specs: Mapping[str, LedgerSpec], raw: Any, log: Log) -> dict[str, Ledger]:

@@ -240,12 +240,12 @@ class Sync:
                 case Kept(scope=scope):
                     ledger.keep(scope)
                     deletions = []
-                case Completed() if ledger.known and not ledger.met:
+                case Completed() if ledger.last_scan_count() and not ledger.met_any():
                     # A listing that comes back empty after holding records is far likelier a fault than a tenant
                     # emptied: nothing is deleted on its word.
                     self.log.warning(
-                        f"{stream}: the scan completed without meeting any of the {len(ledger.known)} records synced "
-                        "before; nothing is marked deleted on an empty listing's word"
+                        f"{stream}: the scan completed without meeting any of the {ledger.last_scan_count()} records "
+                        "synced before; nothing is marked deleted on an empty listing's word"
                     )
                     deletions = []
                 case Completed():

@@ -137,7 +137,10 @@ async def produce(ctx: StreamContext, state: GroupsState) -> AsyncIterator[Batch
 #: Each group is a scope whose children are its members' user ids: a member no longer listed by the group's detail
 #: call is deleted at once; a group met by no complete scan is gone, with its memberships.
 LEDGER = LedgerSpec(
-    parent=GROUPS, child=GROUP_MEMBERS, child_key=lambda group, user: {"group_id": group, "user_id": user}
+    parent=GROUPS,
+    child=GROUP_MEMBERS,
+    child_key=lambda group, user: {"group_id": group, "user_id": user},
+    scope_kind=str,
 )
 
 STREAM = Stream(NAME, (GROUPS, GROUP_MEMBERS), read_state, produce, ledger=LEDGER, unit="groups detailed")

@@ -83,7 +83,8 @@ def test_the_saved_ledger_is_compact_text_and_round_trips():
     ledger.complete()
     ledger.refresh("00000000-0000-4000-8000-000000000003", frozenset({3}))
     saved = json.loads(json.dumps(ledger.to_state()))
-    assert all(isinstance(text, str) for text in saved.values())
+    texts = [saved["scopes"], saved["met"], *saved["added"], *saved["children"]]
+    assert all(isinstance(text, str) and text.isascii() for text in texts)
     back = Ledger.from_state(GROUPS, saved, "groups", RecordingLog())
     assert back.known == ledger.known and back.met == ledger.met
 
@@ -101,3 +102,28 @@ def test_a_ledgers_part_that_is_no_object_is_reported():
     log = RecordingLog()
     assert set(ledgers_from_state({"users": USERS}, [1], log)) == {"users"}
     assert log.texts("warning") and log.texts("warning")[0].startswith("state: the saved 'ledgers' is unreadable")
+
+
+def test_a_checkpoint_writes_only_what_changed_since_the_one_before_and_reads_back_whole():
+    ledger = Ledger(BOOKMARKS)
+    ledger.refresh(1, frozenset({10, 11}))
+    first = ledger.to_state()
+    ledger.refresh(2, frozenset({20}))
+    ledger.refresh(1, frozenset({10}))  # a bookmark of user 1 gone: a later chunk says so
+    second = ledger.to_state()
+    assert second["added"][0] == first["added"][0] and len(second["added"]) == 2
+    assert second["children"][0] == first["children"][0] and len(second["children"]) == 2
+    back = Ledger.from_state(BOOKMARKS, json.loads(json.dumps(second)), "bookmarks", RecordingLog())
+    assert back.known == {1: frozenset({10}), 2: frozenset({20})} and back.met == {1, 2}
+    back.complete()
+    assert Ledger.from_state(BOOKMARKS, back.to_state(), "bookmarks", RecordingLog()).known == back.known
+
+
+def test_many_checkpoints_fold_their_chunks_into_one_now_and_then():
+    ledger = Ledger(BOOKMARKS)
+    for user in range(120):
+        ledger.refresh(user, frozenset({user * 10}))
+        saved = ledger.to_state()
+    assert len(saved["children"]) <= 50
+    back = Ledger.from_state(BOOKMARKS, json.loads(json.dumps(saved)), "bookmarks", RecordingLog())
+    assert back.known == ledger.known
