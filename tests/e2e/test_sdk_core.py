@@ -93,8 +93,8 @@ def test_throttled_tenant_syncs_completely_and_backs_off(project):
 
 
 def test_deletions_reach_duckdb_as_soft_deletes_and_nothing_existing_is_marked(project):
-    """Users (with their memberships and bookmarks), a group, single memberships and bookmarks deleted in Egnyte
-    are marked `_fivetran_deleted` by the next sync; a user brought in meanwhile is live; nothing existing is
+    """Users (with their memberships and bookmarks), a group, single memberships, bookmarks and notes deleted in
+    Egnyte are marked `_fivetran_deleted` by the next sync; a user brought in meanwhile is live; nothing existing is
     marked deleted."""
     with run_server(SandboxConfig(**TENANT, qps_limit=None, daily_quota=None)) as sandbox:
         run_core(project, configuration(sandbox))
@@ -103,14 +103,20 @@ def test_deletions_reach_duckdb_as_soft_deletes_and_nothing_existing_is_marked(p
 
         # delete_some_and_bring_some_back reaches for app.state.sandbox.tenant
         delete_some_and_bring_some_back(SimpleNamespace(state=SimpleNamespace(sandbox=sandbox)), random.Random(3))
+        tenant = sandbox.tenant
+        synced_notes = [note["id"] for note in tenant.iter_notes() if (note["id"],) in before["notes"]]
+        removed_notes = set(synced_notes[-3:])  # through the events feed: their delete events
+        for note_id in removed_notes:
+            tenant.remove_note([note["id"] for note in tenant.iter_notes()].index(note_id))
         run_core(project, configuration(sandbox), saved_state(project))
-        check_against_tenant(project, sandbox.tenant)
-        now = expected_rows(sandbox.tenant, parse_egnyte_datetime(saved_state(project)["streams"]["notes"]["cursor"]))
+        check_against_tenant(project, tenant)
+        now = expected_rows(tenant, parse_egnyte_datetime(saved_state(project)["streams"]["notes"]["cursor"]))
         deleted = deleted_keys(project)
         for table in ("users", "groups", "group_members", "bookmarks"):
             gone = {tuple(str(v) for v in key) for key in set(before[table]) - set(now[table])}
             marked = {tuple(str(v) for v in key) for key in deleted[table]}
             assert gone and marked == gone, (table, marked ^ gone)
+        assert {key[0] for key in deleted["notes"]} == removed_notes
 
 
 def test_a_quota_stop_between_deletions_marks_nothing_existing_and_the_next_sync_completes_them(project):
