@@ -13,30 +13,39 @@ Method. Synthetic data with the shapes of a large tenant, drawn from a fixed see
 * 200,000 bookmark ids: a global increasing sequence (gaps of 1 to 40) shared out among 40% of the users, the
   number per user skewed like the group sizes.
 
-From them, the three `egnyte_async.ledger.Ledger` objects the connector keeps, with the streams' own specs and
-holding what a complete scan leaves in them: users (`streams.users.LEDGER`: every user id → no children), groups
-(`streams.groups.LEDGER`: every group id → its members' user ids) and bookmarks (`streams.bookmarks.LEDGER`: every
-user id → the ids of their bookmarks; the bookmarks stream lists every user, so the 60% without bookmarks are
-scopes with no children). Each ledger's `to_state()` is serialised with `json.dumps`, as the SDK writes the
-state; "bytes" are the bytes of that JSON. Two moments: *at rest* (a scan done: `met` empty) and *mid-scan* (half
-the scopes met, in the order a scan meets them: users and their bookmarks in id order, as SCIM lists users;
-groups in the listing's order, unrelated to their ids). "met as ids" is the same mid-scan moment with the met
-scopes saved as a set of their own ids rather than of their positions among the known scopes (which the ledger
-does not do). The whole is the JSON of the `{"users": ..., "groups": ..., "bookmarks": ...}` dict the connector
-saves under "ledgers".
+From them, the three `egnyte_async.ledger.Ledger` objects the connector keeps, with the streams' own specs: users
+(`streams.users.LEDGER`: every user id, no children), groups (`streams.groups.LEDGER`: every group id → its
+members' user ids) and bookmarks (`streams.bookmarks.LEDGER`: every user id → the ids of their bookmarks; the
+stream lists every user, so the 60% without bookmarks are scopes without children). A scan meets the scopes in
+the order the connector does: users and their bookmarks in id order, as SCIM lists users; groups in the listing's
+order, unrelated to their ids. Each `to_state()` is serialised with `json.dumps`, as the SDK writes the state;
+"bytes" are the bytes of that JSON. Three moments:
+
+* *at rest*: a first scan refreshed every scope with its children, then `complete()`; then `to_state()` (the
+  scopes as one text, an empty bitmap, no added chunk, one chunk of every scope's children);
+* *mid-scan*: the next scan, from that ledger, has refreshed half the scopes (with the children they already
+  had), `to_state()` called after every 10,000 refreshes as the drain checkpoints (every `checkpoint_rows` =
+  10,000 rows) and once at the half; the size is the last one's;
+* *first scan*: the same half of a first scan (an empty ledger), checkpointed the same way: every scope met is
+  new, so the state is the `added` chunks (one per checkpoint) and the children chunks.
+
+The whole is the JSON of the `{"users": ..., "groups": ..., "bookmarks": ...}` dict the connector saves under
+"ledgers". Every state is read back with `Ledger.from_state` and must give the same `known` and `met`.
 
 Times, each the best of three runs on this machine, with the garbage collector on as in a sync (a collection
-before each run): *encode* is `to_state()` mid-scan with the cached text of `known` cleared (`_known_text =
-None`), what a checkpoint costs after the scopes or their children changed; *checkpoint* is `to_state()` mid-scan
-after 10,000 more scopes were met with the children they already had (all the scopes left when fewer remain), the
-cache warm: only `met` is re-encoded; *decode* is `Ledger.from_state`. The whole's times are the sums, since a
-checkpoint saves the three ledgers.
+before each run): *checkpoint* is one `to_state()` mid-scan after 10,000 more refreshes (all the scopes left when
+fewer remain), on a ledger read back from the mid-scan state and saved once since, as in a sync: in the next scan
+only the bitmap of met scopes is written anew, in a first scan the added scopes and changed children of those
+10,000 too; *after complete* is the `to_state()` that follows `complete()` at the end of the next scan, which
+re-encodes the scopes and every child; *from_state* reads the mid-scan state. The whole's times are the sums,
+since a checkpoint saves the three ledgers. Last, the memory a users ledger of 1,000,000 users holds (tracemalloc:
+a first scan refreshing every user, then `complete()`), and its peak while being built.
 
-The second table compares the layouts and text forms measured before choosing, on the `known` part at rest: plain
-JSON (a list of the user ids; for groups and bookmarks an object of lists), the varints without compression, zlib
-then base64 (chosen), base85, lzma and bz2 in place of zlib, and for mappings the "raw" and "indexed" layouts (see
-`egnyte_async.keysets`); the last row is the bookmark ids as one flat set, which the ledger does not keep (see
-bench/README.md).
+The second table compares the text forms measured before choosing, on the ledger's parts at rest, encoded with
+`egnyte_async.keysets` directly: plain JSON (a list of the ids; for groups and bookmarks an object of lists), the
+varints without compression, zlib then base64 (chosen), base85, lzma and bz2 in place of zlib, and for mappings
+the "raw" and "indexed" layouts; the last row is the bookmark ids as one flat set, which the ledger does not keep
+(see bench/README.md).
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ import lzma
 import random
 import sys
 import time
+import tracemalloc
 import uuid
 import zlib
 from collections.abc import Callable
@@ -68,13 +78,14 @@ GROUPS = 5_000
 MEMBERSHIPS = 250_000
 BOOKMARKS = 200_000
 CHECKPOINT_SCOPES = 10_000
+MEMORY_USERS = 1_000_000
 MB = 1_000_000
 
 
-def user_ids(rng: random.Random, sparse: bool = False) -> list[int]:
+def user_ids(rng: random.Random, sparse: bool = False, count: int = USERS) -> list[int]:
     if sparse:
-        return sorted(rng.sample(range(10_000_000_000, 13_000_000_000), USERS))
-    return [USER_ID_BASE + (i + 1) * USER_ID_STRIDE + rng.randrange(USER_ID_STRIDE // 2) for i in range(USERS)]
+        return sorted(rng.sample(range(10_000_000_000, 13_000_000_000), count))
+    return [USER_ID_BASE + (i + 1) * USER_ID_STRIDE + rng.randrange(USER_ID_STRIDE // 2) for i in range(count)]
 
 
 def skewed_sizes(rng: random.Random, count: int, total: int, cap: int) -> list[int]:
@@ -131,63 +142,113 @@ def best_of(runs: int, action: Callable[[], Any], setup: Callable[[], Any] = lam
 
 
 class Part:
-    """One ledger as a complete scan leaves it, and the order in which the next scan meets its scopes."""
+    """One ledger's scopes with their children, and the order in which a scan meets the scopes."""
 
     def __init__(self, name: str, spec: LedgerSpec, known: dict[Scope, frozenset[int]], scan: list[Scope]) -> None:
         self.name, self.spec, self.known, self.scan = name, spec, known, scan
         self.half = len(scan) // 2
 
-    def ledger(self, met: int) -> Ledger:
-        """The ledger with the first `met` scopes of the scan met (`refresh` with the children they had)."""
-        ledger = Ledger(self.spec, dict(self.known))
-        for scope in self.scan[:met]:
-            ledger.refresh(scope, self.known[scope])
-        return ledger
-
     def children(self) -> int:
         return sum(map(len, self.known.values()))
 
+    def meet(self, ledger: Ledger, start: int, stop: int, checkpoint: bool = False) -> None:
+        """Refresh the scan's scopes from `start` to `stop` with their children; with `checkpoint`, `to_state()`
+        after every CHECKPOINT_SCOPES of them and at `stop`, as the drain saves the state."""
+        for at in range(start, stop, CHECKPOINT_SCOPES):
+            for scope in self.scan[at : min(stop, at + CHECKPOINT_SCOPES)]:
+                ledger.refresh(scope, self.known[scope])
+            if checkpoint:
+                ledger.to_state()
+
+    def read(self, state: dict[str, Any]) -> Ledger:
+        return Ledger.from_state(self.spec, json.loads(json.dumps(state)), self.name, NullLog())
+
+
+def round_trip(part: Part, ledger: Ledger, state: dict[str, Any]) -> None:
+    decoded = part.read(state)
+    assert decoded.known == ledger.known and decoded.met == ledger.met, f"{part.name}: round trip"
+
 
 def measure(part: Part) -> dict[str, Any]:
-    rest = part.ledger(0)
-    mid = part.ledger(part.half)
-    rest_state, mid_state = rest.to_state(), mid.to_state()
-    assert rest_state["known"] == mid_state["known"]
+    half, more = part.half, min(CHECKPOINT_SCOPES, len(part.scan) - part.half)
 
-    def clear() -> None:
-        mid._known_text = None
+    # At rest: a first scan met every scope, then completed.
+    ledger = Ledger(part.spec)
+    part.meet(ledger, 0, len(part.scan))
+    assert not ledger.complete(), "a first scan deletes nothing"
+    rest = ledger.to_state()
+    assert ledger.known == part.known and not ledger.met_any()
+    round_trip(part, ledger, rest)
 
-    encode_s, _ = best_of(3, mid.to_state, clear)
+    # Mid-scan: the next scan has met half the scopes, checkpointing as it went.
+    part.meet(ledger, 0, half, checkpoint=True)
+    mid = ledger.to_state()
+    assert ledger.known == part.known and ledger.met == set(part.scan[:half])
+    round_trip(part, ledger, mid)
 
-    more = part.scan[part.half : part.half + CHECKPOINT_SCOPES]
+    # Mid-way through a first scan: every scope met is new.
+    first_ledger = Ledger(part.spec)
+    part.meet(first_ledger, 0, half, checkpoint=True)
+    first = first_ledger.to_state()
+    assert first_ledger.met == set(part.scan[:half])
+    round_trip(part, first_ledger, first)
 
-    def meet_more() -> None:
-        mid.met = set(part.scan[: part.half])
-        mid.to_state()  # the cache is warm
-        for scope in more:
-            mid.refresh(scope, part.known[scope])
+    # One checkpoint: 10,000 more scopes met since the last one, on a ledger read back and saved once since.
+    def checkpoint_after_more(state: dict[str, Any]) -> float:
+        holder: list[Ledger] = []
 
-    checkpoint_s, _ = best_of(3, mid.to_state, meet_more)
-    assert mid._known_text is not None and len(mid.met) == part.half + len(more)
+        def setup() -> None:
+            holder[:] = [part.read(state)]
+            holder[0].to_state()
+            part.meet(holder[0], half, half + more)
 
-    decode_s, decoded = best_of(3, lambda: Ledger.from_state(part.spec, mid_state, part.name, NullLog()))
-    assert decoded.known == part.known and decoded.met == set(part.scan[: part.half]), "round trip"
+        def action() -> Any:
+            return holder[0].to_state()
 
-    met_scopes = part.scan[: part.half]
-    met_ids = (
-        keysets.encode_int_set(met_scopes)  # type: ignore[arg-type]
-        if all(type(scope) is int for scope in met_scopes)
-        else keysets.encode_str_set(met_scopes)  # type: ignore[arg-type]
-    )
+        return best_of(3, action, setup)[0]
+
+    checkpoint_s = checkpoint_after_more(mid)
+    first_checkpoint_s = checkpoint_after_more(first)
+
+    # The end of the next scan: complete(), then a to_state that re-encodes the scopes and every child.
+    completed: list[Ledger] = []
+
+    def complete_scan() -> None:
+        completed[:] = [part.read(mid)]
+        completed[0].to_state()
+        part.meet(completed[0], half, len(part.scan), checkpoint=True)
+        assert not completed[0].complete(), "every scope was met"
+
+    complete_s, after = best_of(3, lambda: completed[0].to_state(), complete_scan)
+    assert after["scopes"] == rest["scopes"] and after["children"] == rest["children"]
+
+    decode_s, decoded = best_of(3, lambda: Ledger.from_state(part.spec, mid, part.name, NullLog()))
+    assert decoded.known == part.known and decoded.met == set(part.scan[:half]), "round trip"
     return {
-        "rest": rest_state,
-        "mid": mid_state,
-        "met as ids": json_bytes({"known": mid_state["known"], "met": met_ids}),
-        "checkpoint scopes": len(more),
-        "encode": encode_s,
+        "rest": rest,
+        "mid": mid,
+        "first": first,
+        "more": more,
         "checkpoint": checkpoint_s,
+        "first checkpoint": first_checkpoint_s,
+        "complete": complete_s,
         "decode": decode_s,
     }
+
+
+def memory(users: list[int]) -> tuple[int, int]:
+    """Bytes a users ledger of `users` holds after a first scan met them all and completed, and its peak while
+    being built (tracemalloc, the ids themselves allocated before)."""
+    gc.collect()
+    tracemalloc.start()
+    ledger = Ledger(users_stream.LEDGER)
+    for user in users:
+        ledger.refresh(user)
+    ledger.complete()
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert ledger.last_scan_count() == len(users)
+    return held, peak
 
 
 def alternatives(text: str) -> dict[str, int]:
@@ -211,7 +272,7 @@ def mb(size: int) -> str:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
+    return f"{seconds * 1000:.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.1f} ms"
 
 
 def main() -> int:
@@ -240,40 +301,64 @@ def main() -> int:
             list(users),
         ),
     ]
-    print("| ledger | scopes | children | at rest | mid-scan | mid-scan, met as ids | encode | checkpoint | decode |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| ledger | scopes | children | at rest | mid-scan | first scan, half way | checkpoint | checkpoint,"
+        " first scan | to_state after complete | from_state, mid-scan |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     results: dict[str, dict[str, Any]] = {}
     for part in parts:
         r = results[part.name] = measure(part)
-        more = "" if r["checkpoint scopes"] == CHECKPOINT_SCOPES else f" ({r['checkpoint scopes']:,} more)"
+        more = "" if r["more"] == CHECKPOINT_SCOPES else f" ({r['more']:,} more)"
         print(
             f"| {part.name} | {len(part.known):,} | {part.children():,} | {mb(json_bytes(r['rest']))}"
-            f" | {mb(json_bytes(r['mid']))} | {mb(r['met as ids'])} | {ms(r['encode'])}"
-            f" | {ms(r['checkpoint'])}{more} | {ms(r['decode'])} |"
+            f" | {mb(json_bytes(r['mid']))} | {mb(json_bytes(r['first']))} | {ms(r['checkpoint'])}{more}"
+            f" | {ms(r['first checkpoint'])}{more} | {ms(r['complete'])} | {ms(r['decode'])} |"
         )
     for label, names in (("users + groups", ("users", "groups")), ("all three", tuple(results))):
-        rest = json_bytes({name: results[name]["rest"] for name in names})
-        mid = json_bytes({name: results[name]["mid"] for name in names})
-        times = " | ".join(ms(sum(results[n][what] for n in names)) for what in ("encode", "checkpoint", "decode"))
-        print(f"| **{label}** | | | **{mb(rest)}** | **{mb(mid)}** | | {times} |")
-    sparse_bytes = json_bytes(Ledger(users_stream.LEDGER, {user: no_children for user in sparse}).to_state())
-    print(f"\nUsers with sparse ids (gaps of ~30,000 instead of ~1,300): {mb(sparse_bytes)} at rest.\n")
+        sizes_mb = " | ".join(
+            f"**{mb(json_bytes({name: results[name][moment] for name in names}))}**"
+            for moment in ("rest", "mid", "first")
+        )
+        times = " | ".join(
+            ms(sum(results[n][what] for n in names))
+            for what in ("checkpoint", "first checkpoint", "complete", "decode")
+        )
+        print(f"| **{label}** | | | {sizes_mb} | {times} |")
+    chunks = ", ".join(
+        f"{name} {len(r['first']['added'])} added + {len(r['first']['children'])} children"
+        for name, r in results.items()
+    )
+    print(f"\nChunks half way through a first scan: {chunks}.")
 
-    print("Alternatives (JSON bytes of `known` at rest, in MB):\n")
+    sparse_ledger = Ledger(users_stream.LEDGER)
+    for user in sparse:
+        sparse_ledger.refresh(user)
+    sparse_ledger.complete()
+    print(
+        f"Users with sparse ids (gaps of ~30,000 instead of ~1,300): {mb(json_bytes(sparse_ledger.to_state()))}"
+        " at rest."
+    )
+    held, peak = memory(user_ids(random.Random(SEED), count=MEMORY_USERS))
+    print(
+        f"A users ledger of {MEMORY_USERS:,} users holds {held / MB:.1f} MB ({held / MEMORY_USERS:.1f} bytes a"
+        f" user), {peak / MB:.1f} MB at its peak while built ({peak / MEMORY_USERS:.1f} bytes a user).\n"
+    )
+
+    print("Alternatives (JSON bytes of the ledgers' parts at rest, in MB):\n")
     print("| set | plain JSON | varints, base64 | zlib, base64 | zlib, base85 | lzma, base64 | bz2, base64 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    users_known = parts[0].known
-    sparse_known = {user: no_children for user in sparse}
-    bookmarks_known = parts[2].known
     flat_bookmarks = [b for bs in owned.values() for b in bs]
-    by_id = {str(k): sorted(v) for k, v in bookmarks_known.items()}
+    by_owner = {str(k): sorted(v) for k, v in owned.items()}
+    owned_sets = {k: frozenset(v) for k, v in owned.items()}
     cases: list[tuple[str, Any, str]] = [
-        ("users", users, keysets.encode_mapping(users_known)),
-        ("users, sparse ids", sparse, keysets.encode_mapping(sparse_known)),
-        ("groups, raw", members, keysets.encode_mapping(members, "raw")),
-        ("groups, indexed", members, keysets.encode_mapping(members, "indexed")),
-        ("bookmarks per user, raw", by_id, keysets.encode_mapping(bookmarks_known, "raw")),
-        ("bookmarks per user, indexed", by_id, keysets.encode_mapping(bookmarks_known, "indexed")),
+        ("users (scopes)", users, keysets.encode_int_set(users)),
+        ("users, sparse ids", sparse, keysets.encode_int_set(sparse)),
+        ("groups (scopes)", groups, keysets.encode_str_set(groups)),
+        ("memberships, raw", members, keysets.encode_mapping(members, "raw")),
+        ("memberships, indexed", members, keysets.encode_mapping(members, "indexed")),
+        ("bookmarks per owner, raw", by_owner, keysets.encode_mapping(owned_sets, "raw")),
+        ("bookmarks per owner, indexed", by_owner, keysets.encode_mapping(owned_sets, "indexed")),
         ("bookmarks, one flat set", flat_bookmarks, keysets.encode_int_set(flat_bookmarks)),
     ]
     for name, plain, text in cases:
