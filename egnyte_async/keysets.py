@@ -35,10 +35,9 @@ Decoders are strict, because the caller treats an unreadable set as "start over"
 malformed text raises `ValueError` with the reason, never another exception, and every loop is bounded by the
 length of the payload (the zlib output is capped too), so no text can make a decoder spin or fill the memory.
 
-The connector's ledgers (`egnyte_async.ledger`) are saved with these texts: the scopes with their children as one
-mapping (user id → nothing, group id → member user ids, user id → bookmark ids), and the scopes the current scan
-has met as an integer set of their positions among the sorted scopes, which compresses to almost nothing when
-they are met in runs.
+The connector's ledgers (`egnyte_async.ledger`) are saved with these texts: the last scan's scopes as a set (user
+ids, group ids), the scopes new in the current scan as sets written in chunks, and the children (group id → member
+user ids, user id → bookmark ids) as mappings written in chunks, each checkpoint adding only what changed.
 """
 
 from __future__ import annotations
