@@ -12,15 +12,21 @@ from fivetran_connector_sdk import Connector
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
-from egnyte_async.catalog import CATALOG, all_tables
+from egnyte_async.catalog import CATALOG
+from egnyte_async.errors import ConfigurationError
 from egnyte_async.pipeline import Sync
 from egnyte_async.settings import parse_settings
 from egnyte_async.setup_form import configuration_form
 
 
 def schema(configuration: dict) -> list[dict]:
-    """Declares every table with its primary key and the columns whose type must not be guessed."""
-    return [table.declaration() for table in all_tables()]
+    """Declares the tables of the enabled streams (every stream's when the configuration cannot be read: update()
+    then says what is wrong with it), each with its primary key and the columns whose type must not be guessed."""
+    try:
+        enabled = set(parse_settings(configuration, CATALOG).streams)
+    except ConfigurationError:
+        enabled = {stream.name for stream in CATALOG}
+    return [table.declaration() for stream in CATALOG if stream.name in enabled for table in stream.tables]
 
 
 def update(configuration: dict, state: dict) -> None:

@@ -88,3 +88,15 @@ def test_a_scan_that_meets_nothing_deletes_nothing_and_says_why():
     assert any("without meeting any of the 2 records" in line for line in log.texts("warning"))
     drain._handle(Rows("users", Batch(rows[:1], ScanState(None), marks=(Refreshed(1), Completed()))))
     assert ("delete", 2) in operations.calls  # a scan that meets some records does delete the others
+
+
+def test_the_schema_declares_the_tables_of_the_enabled_streams_only():
+    import connector
+
+    configuration = {"domain": "acme", "api_token": "t"}
+    assert [table["table"] for table in connector.schema(configuration)] == [
+        "users", "groups", "group_members", "notes", "bookmarks"
+    ]  # fmt: skip
+    enabled = connector.schema({**configuration, "enable_events": "true", "enable_users": "false"})
+    assert [table["table"] for table in enabled] == ["groups", "group_members", "notes", "bookmarks", "events"]
+    assert len(connector.schema({"domain": "no such domain!"})) == 6  # unreadable: every table, update() explains
