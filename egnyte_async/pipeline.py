@@ -9,6 +9,7 @@ most `Tuning.queue_pages` pages, so memory stays flat whatever the tenant's size
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -191,10 +192,7 @@ class Sync:
                 for table, count in written.items():
                     counts[table] = counts.get(table, 0) + count
                 if batch.deletes:
-                    deleted = self.report.deleted_by_table
-                    for table, keys in batch.deletes:
-                        self.operations.delete(table, keys)
-                        deleted[table] = deleted.get(table, 0) + 1
+                    self._delete(batch.deletes)
                 now = self.clock.monotonic()
                 self.report.progress[name].add(written, batch.reached, batch.total, now)
                 if batch.marks:
@@ -252,10 +250,14 @@ class Sync:
                     deletions = ledger.complete()
                 case _:
                     unknown_item(mark)
-            counts = self.report.deleted_by_table
-            for table, keys in deletions:
-                self.operations.delete(table, keys)
-                counts[table] = counts.get(table, 0) + 1
+            self._delete(deletions)
+
+    def _delete(self, deletions: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Soft-deletes rows (table, primary key), counted per table."""
+        counts = self.report.deleted_by_table
+        for table, keys in deletions:
+            self.operations.delete(table, keys)
+            counts[table] = counts.get(table, 0) + 1
 
     def _checkpoint(self) -> None:
         ledgers = {name: ledger.to_state() for name, ledger in self.ledgers.items()}
