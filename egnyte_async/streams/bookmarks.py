@@ -24,6 +24,7 @@ cannot be sent in a header: such a user is acted as by e-mail address, or skippe
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -220,12 +221,8 @@ def refresh_phase(owner: int, days: int) -> int:
 
 
 def refresh_due(owner: int, days: int, after_day: int | None, on_day: int) -> bool:
-    """Whether a day in (after_day, on_day] is the user's refresh day, i.e. `(day + phase) % days == 0`.
-
-    `after_day` is the day the last complete scan began: with daily syncs the range is the one day `on_day`, and a
-    user is due on one day in `days`; with several syncs a day only the first scan of the day lists the day's share;
-    a scan more than `days` days after the last finds everyone due. Either way no user goes longer than `days` days
-    (plus a scan's length) between two listings."""
+    """Whether a day in (after_day, on_day] is the user's refresh day, i.e. `(day + phase) % days == 0` (None: the
+    day `on_day` alone). A range of `days` days or more holds everyone's day."""
     first = on_day if after_day is None else after_day + 1
     if on_day - first + 1 >= days:
         return first <= on_day
@@ -258,12 +255,19 @@ class Freshness:
 
     @classmethod
     def of(cls, ctx: StreamContext, state: BookmarksState) -> Freshness:
+        """The refresh days counted are those since the last complete scan began, and at most those between two
+        syncs (`sync_frequency_hours`, a day at least): with daily syncs, the one day of the sync, so one user in
+        `bookmarks_refresh_days` is listed a day and everyone within that many days; with several syncs a day, only
+        the first scan of the day lists the day's share; a scan that spans days (a large tenant under a tight quota)
+        lists the share of the day each user is reached, not everyone because its start lies far back."""
         previous = _saved_instant(state.previous_scan_started)
         ledger: Ledger | None = ctx.ledgers.get(NAME)
+        today = _day(ctx.now)
+        between_syncs = max(1, math.ceil(ctx.settings.sync_frequency_hours / 24))
         return cls(
             previous - ACTIVITY_MARGIN if previous is not None else None,
-            _day(previous) if previous is not None else None,
-            _day(ctx.now),
+            max(_day(previous), today - between_syncs) if previous is not None else None,
+            today,
             ctx.settings.bookmarks_refresh_days,
             ledger.knows if ledger is not None else (lambda owner: False),
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -15,8 +17,16 @@ from egnyte_async.errors import PermissionDeniedError
 from egnyte_async.items import Batch, Completed, Kept, Refreshed
 from egnyte_async.ledger import Ledger
 from egnyte_async.pagination import PageCap, Position
+from egnyte_async.settings import Settings
 from egnyte_async.streams.bookmarks import LEDGER as BOOKMARKS_LEDGER
-from egnyte_async.streams.bookmarks import BookmarksState, produce, read_state, refresh_due, refresh_phase
+from egnyte_async.streams.bookmarks import (
+    BookmarksState,
+    Freshness,
+    produce,
+    read_state,
+    refresh_due,
+    refresh_phase,
+)
 from egnyte_async.streams.context import StreamContext
 from tests.clients import BASE, NOW, USERS, new_client
 from tests.logs import RecordingLog
@@ -220,7 +230,7 @@ async def test_a_user_named_in_non_ascii_is_acted_as_by_email_or_skipped_with_a_
 # ---- whose bookmarks can have changed ---------------------------------------------------------------------------
 
 PREVIOUS_SCAN = "2026-11-27T06:00:00.000Z"
-TODAY = 20_420  # NOW's day since the epoch
+TODAY = 20_785  # NOW's day since the epoch
 
 
 async def incremental_sync(
@@ -334,6 +344,7 @@ def test_each_user_is_due_on_exactly_one_day_in_n_and_the_days_are_spread(days):
 
 
 def test_the_refresh_counts_every_day_since_the_last_scan():
+    assert NOW.timestamp() // 86_400 == TODAY
     owner = 12_824_001_555
     assert not refresh_due(owner, 7, TODAY, TODAY)  # a second scan the same day: nobody is due again
     assert refresh_due(owner, 7, TODAY - 7, TODAY)  # a week since: everyone is
@@ -362,3 +373,19 @@ def test_an_unreadable_scan_start_is_reported_and_read_as_none(key, garbage):
     state = read_state({"scan": {"index": 1, "tail": []}, key: garbage}, log)
     assert getattr(state, key) is None
     assert [line for line in log.texts("warning") if f"bookmarks: the saved '{key}' is unreadable" in line]
+
+
+@pytest.mark.parametrize(("hours", "days_counted"), [(4, 1), (24, 1), (48, 2), (72, 3)])
+def test_the_refresh_counts_the_days_since_the_last_scan_but_no_more_than_between_two_syncs(hours, days_counted):
+    """A scan that began ten days after the last (a large tenant under a tight quota) lists the share of the days
+    between two syncs, not everyone."""
+    owners = range(12_824_001_000, 12_824_001_000 + 700 * 1024, 1024)
+    settings = Settings(domain="acme", base_url=BASE, sync_frequency_hours=hours, bookmarks_refresh_days=7)
+    ctx = SimpleNamespace(settings=settings, now=NOW, ledgers={"bookmarks": Ledger(BOOKMARKS_LEDGER, owners)})
+    state = BookmarksState(previous_scan_started=(NOW - timedelta(days=10)).isoformat())
+    freshness = Freshness.of(ctx, state)  # type: ignore[arg-type]
+    due = {owner for owner in owners if freshness.why_listed({"lastActiveDate": "2020-01-01"}, owner) == "refresh"}
+    days = range(TODAY - days_counted + 1, TODAY + 1)
+    assert due == {owner for owner in owners if any((day + refresh_phase(owner, 7)) % 7 == 0 for day in days)}
+    same_day = Freshness.of(ctx, BookmarksState(previous_scan_started=NOW.isoformat()))  # type: ignore[arg-type]
+    assert not any(same_day.why_listed({"lastActiveDate": "2020-01-01"}, owner) for owner in owners)
