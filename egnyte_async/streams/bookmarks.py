@@ -261,6 +261,8 @@ class Freshness:
         the first scan of the day lists the day's share; a scan that spans days (a large tenant under a tight quota)
         lists the share of the day each user is reached, not everyone because its start lies far back."""
         previous = _saved_instant(state.previous_scan_started)
+        if previous is not None:
+            previous = min(previous, ctx.now)  # a clock set back since: activity is looked for from now at the latest
         ledger: Ledger | None = ctx.ledgers.get(NAME)
         today = _day(ctx.now)
         between_syncs = max(1, math.ceil(ctx.settings.sync_frequency_hours / 24))

@@ -389,3 +389,12 @@ def test_the_refresh_counts_the_days_since_the_last_scan_but_no_more_than_betwee
     assert due == {owner for owner in owners if any((day + refresh_phase(owner, 7)) % 7 == 0 for day in days)}
     same_day = Freshness.of(ctx, BookmarksState(previous_scan_started=NOW.isoformat()))  # type: ignore[arg-type]
     assert not any(same_day.why_listed({"lastActiveDate": "2020-01-01"}, owner) for owner in owners)
+
+
+def test_a_last_scan_that_began_after_now_looks_for_activity_from_now():
+    """The clock was set back since the last scan began: users active since now, less the margin, are listed."""
+    settings = Settings(domain="acme", base_url=BASE, bookmarks_refresh_days=365)
+    ctx = SimpleNamespace(settings=settings, now=NOW, ledgers={"bookmarks": Ledger(BOOKMARKS_LEDGER, [1001])})
+    state = BookmarksState(previous_scan_started=(NOW + timedelta(days=3)).isoformat())
+    freshness = Freshness.of(ctx, state)  # type: ignore[arg-type]
+    assert freshness.why_listed({"lastActiveDate": (NOW - timedelta(minutes=5)).isoformat()}, 1001) == "active"
