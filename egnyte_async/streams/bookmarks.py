@@ -25,6 +25,7 @@ cannot be sent in a header: such a user is acted as by e-mail address, or skippe
 from __future__ import annotations
 
 import math
+import re
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ FAILURES_BEFORE_GIVING_UP = 3
 #: clock ahead of Egnyte's and a `lastActiveDate` recorded a little late, for one more listing of a few users.
 ACTIVITY_MARGIN = timedelta(hours=1)
 DAY = timedelta(days=1)
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def _last_active(user: dict[str, Any]) -> datetime | None:
         moment = parse_egnyte_datetime(value)
     except ValueError:
         return None
-    if moment is not None and type(value) is str and len(value.strip()) == 10:  # YYYY-MM-DD
+    if moment is not None and type(value) is str and _PLAIN_DATE.fullmatch(value.strip()):
         moment += DAY
     return moment
 

@@ -398,3 +398,22 @@ def test_a_last_scan_that_began_after_now_looks_for_activity_from_now():
     state = BookmarksState(previous_scan_started=(NOW + timedelta(days=3)).isoformat())
     freshness = Freshness.of(ctx, state)  # type: ignore[arg-type]
     assert freshness.why_listed({"lastActiveDate": (NOW - timedelta(minutes=5)).isoformat()}, 1001) == "active"
+
+
+@pytest.mark.parametrize(
+    ("last_active", "listed"),
+    [
+        ("2026-11-27", True),  # a plain date: any moment of that day, so at its end
+        ("2026-11-26", False),
+        (str(int((NOW - timedelta(hours=10)).timestamp())), True),  # epoch seconds as text, not a plain date
+        (str(int((NOW - timedelta(hours=30)).timestamp())), False),  # a day earlier would be active
+        ("Fri, 27 Nov 2026 05:30:00 GMT", True),
+        (int((NOW - timedelta(days=2)).timestamp() * 1000), False),
+    ],
+)
+def test_each_form_of_last_active_date_is_read(last_active, listed):
+    settings = Settings(domain="acme", base_url=BASE, bookmarks_refresh_days=365)
+    ctx = SimpleNamespace(settings=settings, now=NOW, ledgers={"bookmarks": Ledger(BOOKMARKS_LEDGER, [1001])})
+    freshness = Freshness.of(ctx, BookmarksState(previous_scan_started=PREVIOUS_SCAN))  # type: ignore[arg-type]
+    assert not refresh_due(1001, 365, TODAY - 1, TODAY)
+    assert (freshness.why_listed({"lastActiveDate": last_active}, 1001) == "active") is listed
