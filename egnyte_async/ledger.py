@@ -92,6 +92,9 @@ class Ledger:
         self._added_saved = 0
         self._children_chunks: list[str] = []
         self._children_changed: dict[Scope, frozenset[int]] = {}
+        # `knows`'s index of `_added`, kept by the thread that asks (see there): the array it indexed, and how far.
+        self._added_seen: set[Any] = set()
+        self._added_indexed: tuple[Any, int] = (None, 0)
         for scope in met:
             self.keep(scope)
 
@@ -144,6 +147,37 @@ class Ledger:
     def last_scan_count(self) -> int:
         """Scopes the last complete scan met."""
         return len(self._scopes)
+
+    def knows(self, scope: Scope) -> bool:
+        """Whether `scope` was met by the last complete scan or by this one so far (a producer asks, to spare the
+        calls of a scope whose children cannot have changed; see streams/bookmarks.py).
+
+        Asked from the event loop's thread while the drain thread writes (refresh, keep, complete). That is safe
+        without a lock: `complete` replaces the arrays rather than changing them, and each is read once into a
+        local, so an answer is judged on one consistent array; `keep` appends to `_added` in place, which under
+        the GIL is seen whole or not at all, and the index below reads only what was appended when it looks. A
+        stale answer is harmless either way: the drain runs behind the producer, so a scope met earlier in this
+        scan may be answered "unknown" (its children are read once more: a call spent, nothing lost), and a scope
+        is only ever answered "known" once a scan has met it, which `complete` cannot undo before the producer has
+        finished its scan (the Completed mark is the last thing it sends).
+        """
+        scopes = self._scopes
+        if type(scope) is not self.spec.scope_kind:
+            raise TypeError(f"a {type(scope).__name__} scope in a ledger of {self.spec.scope_kind.__name__} scopes")
+        position = bisect_left(scopes, scope)
+        if position < len(scopes) and scopes[position] == scope:
+            return True
+        # The scopes met that the last scan did not know: a set of them, extended with what was appended since the
+        # last question (amortised O(1); rebuilt when `complete` gave a new array).
+        added = self._added
+        indexed, count = self._added_indexed
+        if indexed is not added:
+            self._added_seen, count = set(), 0
+        size = len(added)
+        if size > count:
+            self._added_seen.update(added[count:size])
+        self._added_indexed = (added, size)
+        return scope in self._added_seen
 
     def met_any(self) -> bool:
         """Whether this scan has met a scope yet."""

@@ -280,7 +280,7 @@ class Sync:
         async with send, client:
             self._client = client
             window = self.tuning.read_ahead_pages or 2 * settings.max_concurrent_requests
-            ctx = StreamContext(client, self.log, settings, self.started_at, window)
+            ctx = StreamContext(client, self.log, settings, self.started_at, window, self.ledgers)
             if self.tuning.preflight:
                 try:
                     await client.get("/pubapi/v1/userinfo", parse=_object, what="checking the token (userinfo)")

@@ -57,6 +57,7 @@ _INTEGERS: dict[str, tuple[int, int]] = {
     "retry_attempts": (0, 10),
     "max_concurrent_requests": (1, 64),
     "daily_request_limit": (1, 10_000_000),
+    "bookmarks_refresh_days": (1, 365),
 }
 # key: (smallest, largest), both accepted; a smallest of None accepts anything above 0.
 _FLOATS: dict[str, tuple[float | None, float]] = {
@@ -116,6 +117,9 @@ class Settings:
     requests_per_second: float = 2.0
     max_concurrent_requests: int = 16
     daily_request_limit: int = 1000
+    #: Every user's bookmarks are listed at least once in this many days, a share of the users each day, even when
+    #: their lastActiveDate says they cannot have changed them (streams/bookmarks.py).
+    bookmarks_refresh_days: int = 7
     streams: tuple[str, ...] = ()
     enable_debug_logging: bool = False
     warnings: tuple[str, ...] = ()
@@ -401,6 +405,7 @@ def parse_settings(configuration: Mapping[str, object] | None, streams: Sequence
         retry_attempts=reader.integer("retry_attempts"),
         max_concurrent_requests=reader.integer("max_concurrent_requests"),
         daily_request_limit=reader.integer("daily_request_limit"),
+        bookmarks_refresh_days=reader.integer("bookmarks_refresh_days"),
         sync_frequency_hours=reader.number("sync_frequency_hours"),
         request_timeout_seconds=reader.number("request_timeout_seconds"),
         requests_per_second=reader.number("requests_per_second"),

@@ -71,6 +71,11 @@ FIELD_TEXTS: dict[str, tuple[str, str]] = {
         "Daily request limit",
         "Calls a day the connector may spend (Egnyte's default quota is 1,000 per token).",
     ),
+    "bookmarks_refresh_days": (
+        "Bookmarks refresh (days)",
+        "Every user's bookmarks are listed again at least once in this many days, a share of the users each day; "
+        "otherwise only users active since the last scan are listed.",
+    ),
     "enable_debug_logging": ("Debug logging", "Log every request and retry, for troubleshooting."),
 }
 _CONNECTION_KEYS = ("domain", "api_token", "base_url", "client_id", "client_secret", "refresh_token")

@@ -109,6 +109,15 @@ class Tenant:
             info["user_type"] = user["userType"]
         return info
 
+    def touch_user(self, username: str, at_ms: int | None = None) -> None:
+        """The user was active at `at_ms` (now, by the sandbox's wall clock, when None): the users listing's
+        `lastActiveDate` says so from now on. Editing a user's bookmarks touches them too; KeyError for an unknown
+        user. A tenant without user dates (`optional_user_dates=False`) keeps serving none."""
+        self.users.touch(self._owner(username)[0], self._now_ms() if at_ms is None else at_ms)
+
+    def _now_ms(self) -> int:
+        return to_ms(self.config.wall_clock())
+
     def first_standard_user(self) -> str | None:
         """The username of the first active standard (neither admin nor power) user, in listing order."""
         for user in self.iter_users():
@@ -132,6 +141,7 @@ class Tenant:
             raise ValueError("the admin user cannot be removed")
         record = self.users.record(entry[0])
         self.bookmarks.owner_removed(entry)
+        self.users.forget(entry[0])
         self.users.index.remove_at(position)
         return record
 
@@ -270,11 +280,15 @@ class Tenant:
         return self.bookmarks.count_of(self._owner(username))
 
     def add_bookmark(self, username: str, position: int | None = None) -> dict[str, Any] | None:
-        ordinal = self.bookmarks.add(self._owner(username), position, self.rng)
+        owner = self._owner(username)
+        ordinal = self.bookmarks.add(owner, position, self.rng)
+        self.users.touch(owner[0], self._now_ms())  # only a user can change their bookmarks: they were active
         return None if ordinal is None else self.bookmarks.record(ordinal, username)
 
     def remove_bookmark(self, username: str, position: int) -> dict[str, Any]:
-        ordinal = self.bookmarks.remove(self._owner(username), position)
+        owner = self._owner(username)
+        ordinal = self.bookmarks.remove(owner, position)
+        self.users.touch(owner[0], self._now_ms())
         return self.bookmarks.record(ordinal, username)
 
     # --- churn --------------------------------------------------------------------------------------------
@@ -296,6 +310,7 @@ class Tenant:
                     applied += 1
                 elif self.bookmarks.add(owner, rng.randrange(size + 1), rng) is not None:
                     applied += 1
+                self.users.touch(owner[0], self._now_ms())
                 continue
             index = {"users": self.users.index, "groups": self.groups.index, "notes": self.notes.index}[resource]
             if remove and len(index) > 1:
@@ -304,6 +319,7 @@ class Tenant:
                     continue
                 if resource == "users":
                     self.bookmarks.owner_removed(index.at(position))
+                    self.users.forget(index.at(position)[0])
                 removed, _ = index.remove_at(position)
                 if resource == "notes":
                     self._note_event("delete", removed)

@@ -119,6 +119,16 @@ class UserStore:
         self._today = self.anchor_day - render.first_day
         self.index = OrderedIndex(self.size, self.ordinal, floor=USER_ID_BASE, ceiling=USER_ID_BASE + self._id_span)
         self.admin_ordinal = self.ordinal(0)
+        #: Users active since the tenant was generated: their lastActiveDate, in epoch milliseconds, by ordinal.
+        self._active_at: dict[int, int] = {}
+
+    def touch(self, ordinal: int, at_ms: int) -> None:
+        """The user was active at `at_ms`: their lastActiveDate says so from now on (it never moves back)."""
+        self._active_at[ordinal] = max(at_ms, self._active_at.get(ordinal, at_ms))
+
+    def forget(self, ordinal: int) -> None:
+        """The user is gone: an id given again later starts without their activity."""
+        self._active_at.pop(ordinal, None)
 
     def ordinal(self, i: int) -> int:
         """Id of base user i: increasing with i, spaced so that added users fit in between."""
@@ -158,13 +168,19 @@ class UserStore:
 
     def record(self, ordinal: int) -> dict[str, Any]:
         """The user exactly as `GET /pubapi/v2/users` serves it."""
-        return self._user(ordinal, self._string_ids, self._days, self._tods)
+        user = self._user(ordinal, self._string_ids, self._days, self._tods)
+        if self._active_at and self._optional_dates and ordinal in self._active_at:
+            user["lastActiveDate"] = self.render.exact(self._active_at[ordinal])
+        return user
 
     def canonical(self, ordinal: int) -> dict[str, Any]:
         """The user as the tenant holds it, before rendering: the same fields as `record`, but the id is always a
         number (whatever `user_id_type` says) and every date is an instant in epoch milliseconds (whatever
         `date_format` says; None where the user has none)."""
-        return self._user(ordinal, False, self.render.day_ms_table, self.render.tod_ms_table)
+        user = self._user(ordinal, False, self.render.day_ms_table, self.render.tod_ms_table)
+        if self._active_at and self._optional_dates and ordinal in self._active_at:
+            user["lastActiveDate"] = self._active_at[ordinal]
+        return user
 
     def _user(self, ordinal: int, string_ids: bool, days: tuple, tods: tuple) -> dict[str, Any]:
         """The user with its dates taken from `days` and `tods` (the hot path: kept flat on purpose)."""

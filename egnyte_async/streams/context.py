@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from egnyte_async.client import EgnyteClient
+from egnyte_async.ledger import Ledger
 from egnyte_async.log import Log
 from egnyte_async.mapping import RecordError, Row, cap_long_values
 from egnyte_async.schema import Table
@@ -23,6 +24,9 @@ class StreamContext:
     now: datetime
     #: Pages of one listing read ahead of the one handed out.
     window: int
+    #: The drain's ledgers, by stream, for a producer to read what the last complete scan met (`Ledger.knows`);
+    #: only the drain thread writes them. Empty: nothing is known, every scope is read.
+    ledgers: Mapping[str, Ledger] = field(default_factory=dict)
 
     @property
     def page_size(self) -> int:

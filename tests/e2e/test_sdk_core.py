@@ -17,6 +17,15 @@ from egnyte_sandbox import SandboxConfig, run_server
 TENANT = {"users": 130, "groups": 6, "members_per_group": 7, "notes": 400, "bookmarks_per_user": 2}
 
 
+def live_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+#: The connector runs on the real clock here, so the tenant's must agree, as Egnyte's does: a bookmark edited in the
+#: tenant makes its owner active (lastActiveDate) now, after the last scan began, so the next sync lists them.
+LIVE = {"wall_clock": live_clock}
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -96,7 +105,7 @@ def test_deletions_reach_duckdb_as_soft_deletes_and_nothing_existing_is_marked(p
     """Users (with their memberships and bookmarks), a group, single memberships, bookmarks and notes deleted in
     Egnyte are marked `_fivetran_deleted` by the next sync; a user brought in meanwhile is live; nothing existing is
     marked deleted."""
-    with run_server(SandboxConfig(**TENANT, qps_limit=None, daily_quota=None)) as sandbox:
+    with run_server(SandboxConfig(**TENANT, qps_limit=None, daily_quota=None, **LIVE)) as sandbox:
         run_core(project, configuration(sandbox))
         before = warehouse_rows(project)
         assert all(not keys for keys in deleted_keys(project).values())
@@ -120,11 +129,13 @@ def test_deletions_reach_duckdb_as_soft_deletes_and_nothing_existing_is_marked(p
 
 
 def test_a_quota_stop_between_deletions_marks_nothing_existing_and_the_next_sync_completes_them(project):
-    with run_server(SandboxConfig(**TENANT, qps_limit=None, daily_quota=None)) as sandbox:
+    with run_server(SandboxConfig(**TENANT, qps_limit=None, daily_quota=None, **LIVE)) as sandbox:
         run_core(project, configuration(sandbox))
         before = warehouse_rows(project)
         calls = saved_state(project)["quota"]["calls"]
         delete_some_and_bring_some_back(SimpleNamespace(state=SimpleNamespace(sandbox=sandbox)), random.Random(5))
+        for user in list(sandbox.tenant.iter_users()):  # everyone active: the second scan lists every user again
+            sandbox.tenant.touch_user(user["userName"])
         # The same day, with half a full sync's calls left: the second scan stops halfway.
         run_core(project, configuration(sandbox, daily_request_limit=str(calls + calls // 2)), saved_state(project))
         assert set(saved_state(project)["round_done"]) != {"users", "groups", "notes", "bookmarks"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -127,3 +128,44 @@ def test_many_checkpoints_fold_their_chunks_into_one_now_and_then():
     assert len(saved["children"]) <= 50
     back = Ledger.from_state(BOOKMARKS, json.loads(json.dumps(saved)), "bookmarks", RecordingLog())
     assert back.known == ledger.known
+
+
+def test_knows_the_scopes_of_the_last_complete_scan_and_those_met_since():
+    ledger = Ledger(BOOKMARKS)
+    assert not ledger.knows(7)
+    ledger.refresh(7, frozenset({70}))
+    ledger.keep(8)
+    assert ledger.knows(7) and ledger.knows(8) and not ledger.knows(9)
+    ledger.keep(9)  # appended after the last question: the index catches up
+    assert ledger.knows(9)
+    ledger.complete()
+    assert ledger.knows(7) and ledger.knows(8) and ledger.knows(9) and not ledger.knows(10)
+    ledger.refresh(10, frozenset())
+    assert ledger.knows(10)
+    ledger.refresh(7, frozenset())
+    ledger.complete()  # 8 and 9 were not met: gone, and no longer known
+    assert ledger.knows(7) and ledger.knows(10) and not ledger.knows(8) and not ledger.knows(9)
+    resumed = Ledger.from_state(BOOKMARKS, json.loads(json.dumps(ledger.to_state())), "bookmarks", RecordingLog())
+    resumed.keep(11)
+    assert resumed.knows(7) and resumed.knows(11) and not resumed.knows(8)
+    with pytest.raises(TypeError):
+        resumed.knows("7")
+
+
+def test_knows_answers_while_another_thread_writes():
+    """The drain thread writes while the event loop asks: every scope once met stays known until a complete scan
+    that did not meet it, whatever the interleaving."""
+    ledger = Ledger(BOOKMARKS, scopes=range(0, 20_000, 2))
+    done = threading.Event()
+
+    def drain() -> None:
+        for scope in range(1, 20_000, 2):
+            ledger.keep(scope)
+        done.set()
+
+    writer = threading.Thread(target=drain)
+    writer.start()
+    while not done.is_set():
+        assert ledger.knows(0) and ledger.knows(19_998)
+    writer.join()
+    assert all(ledger.knows(scope) for scope in range(20_000))

@@ -48,6 +48,7 @@ def test_defaults():
     assert result.requests_per_second == 2.0
     assert result.max_concurrent_requests == 16
     assert result.daily_request_limit == 1000
+    assert result.bookmarks_refresh_days == 7
     assert result.streams == ("users", "groups", "notes", "bookmarks")
     assert result.enable_debug_logging is False
     assert result.warnings == ()
@@ -131,6 +132,9 @@ def test_unknown_boolean(word):
         ("daily_request_limit", "0", "from 1 to 10000000"),
         ("daily_request_limit", "10000001", "from 1 to 10000000"),
         ("daily_request_limit", "1,000", "whole number"),
+        ("bookmarks_refresh_days", "0", "whole number from 1 to 365"),
+        ("bookmarks_refresh_days", "366", "whole number from 1 to 365"),
+        ("bookmarks_refresh_days", "7.5", "whole number from 1 to 365"),
         ("sync_frequency_hours", "abc", "number from 0.25 to 168"),
         ("sync_frequency_hours", "0", "from 0.25 to 168"),
         ("sync_frequency_hours", "-4", "from 0.25 to 168"),
@@ -162,6 +166,8 @@ def test_bad_numbers(key, value, accepted):
         ("sync_frequency_hours", "1e1"),
         ("requests_per_second", "1000"),
         ("retry_attempts", "10"),
+        ("bookmarks_refresh_days", "1"),
+        ("bookmarks_refresh_days", "365"),
     ],
 )
 def test_bounds_are_inclusive(key, value):

@@ -1,0 +1,212 @@
+"""Bookmarks are listed only where they can have changed: users never listed, users active since the last complete
+scan began (by the users listing's `lastActiveDate`), users without a `lastActiveDate`, and a share of the users each
+day (`bookmarks_refresh_days`). Every other user is kept without a call, and their bookmarks stay live.
+
+The expectations are computed here from the tenant's own records and the documented rule (a crc32 of the user id
+picks each user's refresh day), not through the connector's code.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from datetime import datetime, timedelta, timezone
+
+from faultkit import VirtualTime, run, sandbox_app
+from harness import RecordingOperations, assert_matches, expected_rows
+
+from egnyte_async.streams.bookmarks import ACTIVITY_MARGIN
+from egnyte_sandbox.dates import to_ms
+from tests.logs import RecordingLog
+
+TENANT = {"users": 400, "groups": 2, "notes": 0, "bookmarks_per_user": 2}
+STREAMS = ("users", "bookmarks")
+DAY_S = 86_400.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def acted_as(app) -> set[str]:
+    """Whom the bookmarks calls since the last reset acted as (a listing may take more than one call: a second page,
+    or the page cap being learnt)."""
+    return {
+        record.headers.get("x-egnyte-act-as") or record.headers.get("x-egnyte-act-as-email") or "(token user)"
+        for record in app.state.sandbox.requests
+        if record.path == "/pubapi/v1/bookmarks"
+    }
+
+
+def day_of(moment: datetime) -> int:
+    return int((moment - _EPOCH).total_seconds() // DAY_S)
+
+
+def refresh_day(user_id: int, day: int, days: int) -> bool:
+    """The documented rule: `(day + crc32(id) % days) % days == 0`."""
+    return (day + zlib.crc32(str(user_id).encode()) % days) % days == 0
+
+
+def active_users(tenant) -> dict[str, dict]:
+    """The users Egnyte can act as, canonical (lastActiveDate in epoch ms or None), by username."""
+    return {user["userName"]: user for user in tenant.canonical_users() if user["active"]}
+
+
+def expected_listed(tenant, previous_start: datetime, today: int, days: int, new: set[str] = frozenset()) -> set[str]:
+    """Whose bookmarks an incremental scan must list."""
+    since = to_ms(previous_start - ACTIVITY_MARGIN)
+    return {
+        name
+        for name, user in active_users(tenant).items()
+        if name in new
+        or user.get("lastActiveDate") is None
+        or user["lastActiveDate"] >= since
+        or refresh_day(user["id"], today, days)
+    }
+
+
+def new_sandbox(time: VirtualTime, **config):
+    return sandbox_app(time, {**TENANT, **config.pop("tenant", {})}, wall_clock=time.wall, **config)
+
+
+def test_a_quiet_sync_lists_only_the_users_active_since_the_last_scan_began_and_keeps_the_others_live():
+    time = VirtualTime()
+    app = new_sandbox(time)
+    sandbox, tenant = app.state.sandbox, app.state.sandbox.tenant
+    operations = RecordingOperations()
+    first_start = time.wall()
+    run(app, None, operations, time, now=first_start, streams=STREAMS, bookmarks_refresh_days=7)
+    everyone = active_users(tenant)
+    assert acted_as(app) == set(everyone)  # the first sync lists every user Egnyte can act as
+    assert_matches(operations.table, expected_rows(tenant, first_start, streams=STREAMS), tables=("bookmarks",))
+
+    # A day later, 5% of the users were active after the first scan began; two of them changed their bookmarks.
+    time.advance(DAY_S)
+    rng = random.Random(5)
+    touched = rng.sample(sorted(everyone), len(everyone) // 20)
+    for name in touched:
+        tenant.touch_user(name, to_ms(first_start + timedelta(hours=3)))
+    owners = [name for name in touched if tenant.bookmark_count_of(name)]
+    removed = tenant.remove_bookmark(owners[0], 0)
+    added = tenant.add_bookmark(owners[1])
+    newcomer = tenant.add_user()
+    assert newcomer is not None
+    sandbox.reset_stats()
+    second_start = time.wall()
+    log = RecordingLog()
+    report = run(app, operations.last_state, operations, time, now=second_start, log=log, streams=STREAMS,
+                 bookmarks_refresh_days=7)  # fmt: skip
+
+    listed = acted_as(app)
+    want = expected_listed(tenant, first_start, day_of(second_start), 7, {newcomer["userName"]})
+    assert listed == want  # and no one else asked
+    assert set(touched) & set(active_users(tenant)) <= listed
+    assert len(listed) < len(everyone) / 3  # 5% active, a seventh due for the refresh, the undated, the newcomer
+    # Nothing existing is deleted: the bookmarks of the users not asked stay live; the one removed is deleted.
+    assert operations.deleted("bookmarks") == {(removed["id"],)}
+    assert report.deleted_by_table == {"bookmarks": 1}
+    assert_matches(operations.table, expected_rows(tenant, second_start, streams=STREAMS), tables=("bookmarks",))
+    assert (added["id"],) in operations.table("bookmarks")
+    summary = [line for line in log.texts("info") if "asked for the bookmarks of" in line]
+    assert len(summary) == 1 and f"asked for the bookmarks of {len(listed)} user(s)" in summary[0]
+
+
+def test_a_user_active_during_a_scan_spanning_syncs_is_listed_by_the_next_scan():
+    """A scan stopped by the quota keeps its start: a user already passed by it who changes a bookmark before it
+    completes is listed by the scan after, since the change is after the start of the last complete scan."""
+    time = VirtualTime()
+    app = new_sandbox(time)
+    sandbox, tenant = app.state.sandbox, app.state.sandbox.tenant
+    operations = RecordingOperations()
+    calls = run(app, None, operations, time, now=time.wall(), streams=STREAMS, bookmarks_refresh_days=1).requests
+
+    # Every user is due each day (a refresh every day) and each sync may spend half a full sync's calls: the scan
+    # takes several syncs, a day apart.
+    state, stopped, passed = operations.last_state, 0, None
+    for _ in range(10):
+        time.advance(25 * 3600)
+        sandbox.reset_stats()
+        report = run(app, state, operations, time, now=time.wall(), streams=STREAMS, bookmarks_refresh_days=1,
+                     daily_request_limit=max(30, calls // 2), sync_frequency_hours=24)  # fmt: skip
+        state = operations.last_state
+        if report.stopped and passed is None:
+            stopped += 1
+            # A user this scan already listed edits a bookmark before the scan completes.
+            passed = next(name for name in sorted(acted_as(app)) if tenant.bookmark_count_of(name))
+            removed = tenant.remove_bookmark(passed, 0)
+        if "bookmarks" in report.finished:
+            break
+    assert stopped and passed is not None
+    assert (removed["id"],) in operations.table("bookmarks")  # that scan had listed them before the edit
+
+    time.advance(DAY_S)
+    sandbox.reset_stats()
+    run(app, state, operations, time, now=time.wall(), streams=STREAMS, bookmarks_refresh_days=365)
+    assert passed in acted_as(app) and len(acted_as(app)) < TENANT["users"] / 4
+    assert (removed["id"],) in operations.deleted("bookmarks")
+    assert_matches(operations.table, expected_rows(tenant, time.wall(), streams=STREAMS), tables=("bookmarks",))
+
+
+def test_users_without_a_last_active_date_are_listed_every_sync_and_the_log_says_why_once():
+    time = VirtualTime()
+    app = new_sandbox(time, tenant={"users": 120}, optional_user_dates=False)
+    tenant = app.state.sandbox.tenant
+    operations = RecordingOperations()
+    run(app, None, operations, time, now=time.wall(), streams=STREAMS)
+    for _ in range(2):
+        time.advance(DAY_S)
+        app.state.sandbox.reset_stats()
+        log = RecordingLog()
+        run(app, operations.last_state, operations, time, now=time.wall(), log=log, streams=STREAMS,
+            max_concurrent_requests=8)  # fmt: skip
+        assert acted_as(app) == set(active_users(tenant))
+        said = [line for line in log.texts("info") if "gives no lastActiveDate" in line]
+        assert len(said) == 1
+
+
+def test_the_periodic_refresh_lists_about_one_user_in_n_a_day_and_everyone_within_n_days():
+    days = 7
+    time = VirtualTime()
+    app = new_sandbox(time)
+    tenant = app.state.sandbox.tenant
+    operations = RecordingOperations()
+    run(app, None, operations, time, now=time.wall(), streams=STREAMS, bookmarks_refresh_days=days)
+    previous = time.wall()
+    everyone = active_users(tenant)
+    dated = {name for name, user in everyone.items() if user.get("lastActiveDate") is not None}
+    refreshed: set[str] = set()
+    for _ in range(days):
+        time.advance(DAY_S)
+        app.state.sandbox.reset_stats()
+        now = time.wall()
+        run(app, operations.last_state, operations, time, now=now, streams=STREAMS, bookmarks_refresh_days=days)
+        listed = acted_as(app)
+        assert listed == expected_listed(tenant, previous, day_of(now), days)
+        since = to_ms(previous - ACTIVITY_MARGIN)
+        due = {name for name in listed & dated if everyone[name]["lastActiveDate"] < since}
+        assert len(dated) / days * 0.6 <= len(due) <= len(dated) / days * 1.4, len(due)
+        refreshed |= due
+        previous = now
+    assert refreshed == {name for name in dated if everyone[name]["lastActiveDate"] < to_ms(previous)}
+    assert_matches(operations.table, expected_rows(tenant, time.wall(), streams=STREAMS), tables=("bookmarks",))
+    assert not operations.deleted("bookmarks")
+
+
+def test_a_state_of_the_previous_release_lists_everyone_once_then_only_the_active():
+    """A state written before the scans' starts were kept: the next scan lists every user (nothing tells since when
+    they were quiet), and the one after is incremental."""
+    time = VirtualTime()
+    app = new_sandbox(time, tenant={"users": 150})
+    tenant = app.state.sandbox.tenant
+    operations = RecordingOperations()
+    run(app, None, operations, time, now=time.wall(), streams=STREAMS)
+    old = operations.last_state
+    bookmarks = old["streams"]["bookmarks"]
+    assert bookmarks.pop("previous_scan_started")  # as the previous release wrote it
+    everyone = active_users(tenant)
+    for expect_all in (True, False):
+        time.advance(DAY_S)
+        app.state.sandbox.reset_stats()
+        run(app, old, operations, time, now=time.wall(), streams=STREAMS, bookmarks_refresh_days=365)
+        listed = acted_as(app)
+        assert (listed == set(everyone)) is expect_all
+        old = operations.last_state
+    assert_matches(operations.table, expected_rows(tenant, time.wall(), streams=STREAMS), tables=("bookmarks",))
+    assert not operations.deleted("bookmarks")
