@@ -70,15 +70,10 @@ def null_sync(scenario: Scenario, base_url: str, token: str, operations: Countin
     }
 
 
-def duckdb_sync(scenario: Scenario, base_url: str, token: str, workdir: Path) -> dict[str, Any]:
-    """connector.py as Fivetran runs it, through the SDK core into DuckDB."""
-    from bench.core_sink import connector_configuration, prepare_core, rows_in_warehouse, run_core
+def core_result(watch: Stopwatch, counts: dict[str, Any], project: Path) -> dict[str, Any]:
+    """What a run through the SDK core measured: its time, the core's counts and the rows that landed."""
+    from bench.core_sink import rows_in_warehouse
 
-    project = prepare_core(workdir)
-    import connector as egnyte_connector
-
-    with Stopwatch() as watch:
-        counts = run_core(egnyte_connector.connector, project, connector_configuration(scenario, base_url, token))
     return {
         "wall_s": watch.wall_s,
         "cpu_s": watch.cpu_s,
@@ -89,9 +84,21 @@ def duckdb_sync(scenario: Scenario, base_url: str, token: str, workdir: Path) ->
     }
 
 
+def duckdb_sync(scenario: Scenario, base_url: str, token: str, workdir: Path) -> dict[str, Any]:
+    """connector.py as Fivetran runs it, through the SDK core into DuckDB."""
+    from bench.core_sink import connector_configuration, prepare_core, run_core
+
+    project = prepare_core(workdir)
+    import connector as egnyte_connector
+
+    with Stopwatch() as watch:
+        counts = run_core(egnyte_connector.connector, project, connector_configuration(scenario, base_url, token))
+    return core_result(watch, counts, project)
+
+
 def sink_alone(scenario: Scenario, base_url: str, token: str, workdir: Path) -> dict[str, Any]:
     """The same rows and checkpoints as a real sync, fetched first (untimed), then replayed into the core."""
-    from bench.core_sink import prepare_core, replaying_connector, rows_in_warehouse, run_core
+    from bench.core_sink import prepare_core, replaying_connector, run_core
 
     recorder = RecordingOperations()
     fetched = null_sync(scenario, base_url, token, recorder)
@@ -99,12 +106,7 @@ def sink_alone(scenario: Scenario, base_url: str, token: str, workdir: Path) -> 
     with Stopwatch() as watch:
         counts = run_core(replaying_connector(recorder.operations), project, {})
     return {
-        "wall_s": watch.wall_s,
-        "cpu_s": watch.cpu_s,
-        "records": counts.get("Upserts", 0),
-        "core_counts": counts,
-        "rows_by_table": rows_in_warehouse(project),
-        "checkpoints": counts.get("Checkpoints", 0),
+        **core_result(watch, counts, project),
         "prefetch_wall_s": fetched["wall_s"],
         "client_requests": fetched["client_requests"],
     }
@@ -112,21 +114,14 @@ def sink_alone(scenario: Scenario, base_url: str, token: str, workdir: Path) -> 
 
 def generated_sink(scenario: Scenario, workdir: Path) -> dict[str, Any]:
     """The core alone, fed made-up notes as long as the scenario's and as many as its tenant's first sync writes."""
-    from bench.core_sink import generated_notes_connector, prepare_core, rows_in_warehouse, run_core
+    from bench.core_sink import generated_notes_connector, prepare_core, run_core
     from egnyte_async.pipeline import Tuning
 
     project = prepare_core(workdir)
     rows, chars = scenario.tenant.synced_notes, scenario.tenant.note_chars
     with Stopwatch() as watch:
         counts = run_core(generated_notes_connector(rows, chars, Tuning().checkpoint_chars), project, {})
-    return {
-        "wall_s": watch.wall_s,
-        "cpu_s": watch.cpu_s,
-        "records": counts.get("Upserts", 0),
-        "core_counts": counts,
-        "rows_by_table": rows_in_warehouse(project),
-        "checkpoints": counts.get("Checkpoints", 0),
-    }
+    return core_result(watch, counts, project)
 
 
 def peak_rss_mb() -> float:
