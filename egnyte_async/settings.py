@@ -58,6 +58,7 @@ _INTEGERS: dict[str, tuple[int, int]] = {
     "max_concurrent_requests": (1, 64),
     "daily_request_limit": (1, 10_000_000),
     "bookmarks_refresh_days": (1, 365),
+    "membership_refresh_hours": (1, 720),
 }
 # key: (smallest, largest), both accepted; a smallest of None accepts anything above 0.
 _FLOATS: dict[str, tuple[float | None, float]] = {
@@ -120,6 +121,9 @@ class Settings:
     #: Every user's bookmarks are listed at least once in this many days, a share of the users each day, even when
     #: their lastActiveDate says they cannot have changed them (streams/bookmarks.py).
     bookmarks_refresh_days: int = 7
+    #: Every group's members are read again at least once in this many hours, a share of the groups each sync
+    #: (streams/groups.py).
+    membership_refresh_hours: int = 24
     streams: tuple[str, ...] = ()
     enable_debug_logging: bool = False
     warnings: tuple[str, ...] = ()
@@ -406,6 +410,7 @@ def parse_settings(configuration: Mapping[str, object] | None, streams: Sequence
         max_concurrent_requests=reader.integer("max_concurrent_requests"),
         daily_request_limit=reader.integer("daily_request_limit"),
         bookmarks_refresh_days=reader.integer("bookmarks_refresh_days"),
+        membership_refresh_hours=reader.integer("membership_refresh_hours"),
         sync_frequency_hours=reader.number("sync_frequency_hours"),
         request_timeout_seconds=reader.number("request_timeout_seconds"),
         requests_per_second=reader.number("requests_per_second"),

@@ -76,6 +76,11 @@ FIELD_TEXTS: dict[str, tuple[str, str]] = {
         "Every user's bookmarks are listed again at least once in this many days, a share of the users each day; "
         "otherwise only users active since the last scan are listed.",
     ),
+    "membership_refresh_hours": (
+        "Group memberships refresh (hours)",
+        "Every group's members are read again at least once in this many hours, a share of the groups each sync; "
+        "new groups are read at once.",
+    ),
     "enable_debug_logging": ("Debug logging", "Log every request and retry, for troubleshooting."),
 }
 _CONNECTION_KEYS = ("domain", "api_token", "base_url", "client_id", "client_secret", "refresh_token")

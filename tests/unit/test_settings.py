@@ -135,6 +135,8 @@ def test_unknown_boolean(word):
         ("bookmarks_refresh_days", "0", "whole number from 1 to 365"),
         ("bookmarks_refresh_days", "366", "whole number from 1 to 365"),
         ("bookmarks_refresh_days", "7.5", "whole number from 1 to 365"),
+        ("membership_refresh_hours", "0", "whole number from 1 to 720"),
+        ("membership_refresh_hours", "721", "whole number from 1 to 720"),
         ("sync_frequency_hours", "abc", "number from 0.25 to 168"),
         ("sync_frequency_hours", "0", "from 0.25 to 168"),
         ("sync_frequency_hours", "-4", "from 0.25 to 168"),
