@@ -81,6 +81,7 @@ _USER_FIELDS = frozenset(
         "idpUserId",
         "userPrincipalName",
         "schemas",  # the SCIM schema URNs: the same on every user, no information
+        "groups",  # the user's groups, when the listing gives them: group_members' data (streams/users.py)
         *(egnyte for egnyte, _ in _USER_DATES),
         *(egnyte for egnyte, _ in _USER_FLAGS),
     },

@@ -76,6 +76,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-scim-schemas", action="store_true")
     p.add_argument("--no-optional-user-dates", action="store_true")
     p.add_argument("--no-userinfo-user-type", action="store_true")
+    p.add_argument("--users-carry-groups", action="store_true")
     p.add_argument("--v1-error-style", choices=CHOICES["v1_error_style"], default="errors")
     p.add_argument("--no-events", action="store_true", help="the events API answers 403 (a plan without it)")
     p.add_argument("--events-retention", type=int, default=10_000, help="latest events kept")
@@ -130,6 +131,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         scim_schemas=not args.no_scim_schemas,
         optional_user_dates=not args.no_optional_user_dates,
         userinfo_user_type=not args.no_userinfo_user_type,
+        users_carry_groups=args.users_carry_groups,
         v1_error_style=args.v1_error_style,
         churn_per_list_request=args.churn,
         users_deleted_after_listing=args.users_deleted_after_listing,

@@ -147,6 +147,9 @@ class SandboxConfig:
     userinfo_email: bool = True
     #: Whether userinfo tells the user's type (`user_type`: admin, power or standard); UNSURE on the real API.
     userinfo_user_type: bool = True
+    #: Whether each user in the users listing carries their groups, `groups: [{"displayName", "value"}]` (the Go SDK
+    #: reads it on a user; UNSURE whether the list response has it).
+    users_carry_groups: bool = False
     v1_error_style: str = "errors"
     usernames: str = "ascii"
     users_deleted_after_listing: int = 0

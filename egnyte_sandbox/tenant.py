@@ -77,8 +77,22 @@ class Tenant:
             yield canonical(ordinal)
 
     def users_page(self, start: int, count: int) -> list[dict[str, Any]]:
-        """Users at 0-based positions [start, start + count)."""
-        return self.users.page(start, count)
+        """Users at 0-based positions [start, start + count), with their groups when `users_carry_groups`."""
+        page = self.users.page(start, count)
+        if self.config.users_carry_groups:
+            groups_of = self.groups_of_users()
+            for user in page:
+                user["groups"] = groups_of.get(int(user["id"]), [])
+        return page
+
+    def groups_of_users(self) -> dict[int, list[dict[str, Any]]]:
+        """Each member's groups as a user carries them, `{"displayName", "value"}` (value: the group's id), in the
+        groups' listing order. Walks every group: for tenants of test sizes."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for group in self.iter_groups():
+            for member in self.group_members(group["id"]):
+                out.setdefault(member.ordinal, []).append({"displayName": group["displayName"], "value": group["id"]})
+        return out
 
     def user_entry(self, username: str) -> Entry | None:
         return self.users.find(username)
