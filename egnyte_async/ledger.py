@@ -64,6 +64,9 @@ class LedgerSpec:
     child_key: Callable[[Scope, int], Key] | None = None
     #: What a scope is: a whole number (a user id) or a string (a group id).
     scope_kind: type[int] | type[str] = int
+    #: The stream whose scopes the children are (a group's members are users): a scope gone from that stream's
+    #: ledger leaves this one's scopes at once.
+    children_are: str | None = None
 
     def parent_key(self, scope: Scope) -> Key:
         assert self.parent is not None
@@ -92,6 +95,8 @@ class Ledger:
         self._added_saved = 0
         self._children_chunks: list[str] = []
         self._children_changed: dict[Scope, frozenset[int]] = {}
+        #: The scopes the last `complete` found gone.
+        self.gone: list[Scope] = []
         # `knows`'s index of `_added`, kept by the thread that asks (see there): the array it indexed, and how far.
         self._added_seen: set[Any] = set()
         self._added_indexed: tuple[Any, int] = (None, 0)
@@ -127,10 +132,12 @@ class Ledger:
         """The scan is over: every scope it did not meet is gone, with its children."""
         deletions: list[Deletion] = []
         kept: list[Any] = []
+        self.gone = []
         for position, scope in enumerate(self._scopes):
             if self._met[position >> 3] >> (position & 7) & 1:
                 kept.append(scope)
                 continue
+            self.gone.append(scope)
             if self.spec.parent is not None:
                 deletions.append((self.spec.parent.name, self.spec.parent_key(scope)))
             children = self._children.pop(scope, EMPTY)
@@ -141,6 +148,23 @@ class Ledger:
         self._scopes_text = None
         self._added_chunks, self._added_saved = [], 0
         self._children_chunks, self._children_changed = [], dict(self._children)  # one chunk of them all, anew
+        return deletions
+
+    def drop_child(self, children: set[int]) -> list[Deletion]:
+        """`children` are gone from Egnyte altogether (deleted users): out of every scope that holds them, at once,
+        whether or not those scopes are read again soon (a deleted user's memberships go with the user)."""
+        deletions: list[Deletion] = []
+        for scope, held in list(self._children.items()):
+            gone = held & children
+            if not gone:
+                continue
+            left = held - gone
+            if left:
+                self._children[scope] = left
+            else:
+                del self._children[scope]
+            self._children_changed[scope] = left
+            deletions.extend(self._children_rows(scope, gone))
         return deletions
 
     # ---- what it holds --------------------------------------------------------------------------------------

@@ -247,10 +247,20 @@ class Sync:
                     )
                     deletions = []
                 case Completed():
-                    deletions = ledger.complete()
+                    deletions = ledger.complete() + self._cascade(stream)
                 case _:
                     unknown_item(mark)
             self._delete(deletions)
+
+    def _cascade(self, stream: str) -> list[tuple[str, dict[str, Any]]]:
+        """Scopes gone from `stream` leave the ledgers whose children they are, at once (a deleted user leaves every
+        group, whenever the groups are next read)."""
+        gone = {scope for scope in self.ledgers[stream].gone if type(scope) is int}  # children are whole numbers
+        deletions: list[tuple[str, dict[str, Any]]] = []
+        for ledger in self.ledgers.values():
+            if gone and ledger.spec.children_are == stream:
+                deletions += ledger.drop_child(gone)
+        return deletions
 
     def _delete(self, deletions: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Soft-deletes rows (table, primary key), counted per table."""

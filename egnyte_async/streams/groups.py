@@ -251,6 +251,7 @@ LEDGER = LedgerSpec(
     child=GROUP_MEMBERS,
     child_key=lambda group, user: {"group_id": group, "user_id": user},
     scope_kind=str,
+    children_are="users",
 )
 
 STREAM = Stream(NAME, (GROUPS, GROUP_MEMBERS), read_state, produce, ledger=LEDGER, unit="groups detailed")

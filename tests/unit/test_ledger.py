@@ -169,3 +169,16 @@ def test_knows_answers_while_another_thread_writes():
         assert ledger.knows(0) and ledger.knows(19_998)
     writer.join()
     assert all(ledger.knows(scope) for scope in range(20_000))
+
+
+def test_a_user_gone_from_the_tenant_leaves_every_group_at_once():
+    groups = Ledger(GROUPS)
+    groups.refresh("g1", frozenset({1, 2}))
+    groups.refresh("g2", frozenset({2}))
+    assert groups.drop_child({2, 9}) == [
+        ("group_members", {"group_id": "g1", "user_id": 2}),
+        ("group_members", {"group_id": "g2", "user_id": 2}),
+    ]
+    assert groups.known == {"g1": frozenset({1}), "g2": frozenset()}
+    back = Ledger.from_state(GROUPS, json.loads(json.dumps(groups.to_state())), "groups", RecordingLog())
+    assert back.known == groups.known

@@ -25,7 +25,7 @@ class Recorder:
         self.calls.append(("upsert", data["id"]))
 
     def delete(self, table: str, keys: dict[str, Any]) -> None:
-        self.calls.append(("delete", keys["id"]))
+        self.calls.append(("delete", keys.get("id", keys.get("user_id"))))
 
     def checkpoint(self, state: dict[str, Any]) -> None:
         self.calls.append(("checkpoint", state["streams"].get("users")))
@@ -100,3 +100,17 @@ def test_the_schema_declares_the_tables_of_the_enabled_streams_only():
     enabled = connector.schema({**configuration, "enable_events": "true", "enable_users": "false"})
     assert [table["table"] for table in enabled] == ["groups", "group_members", "notes", "bookmarks", "events"]
     assert len(connector.schema({"domain": "no such domain!"})) == 6  # unreadable: every table, update() explains
+
+
+def test_a_deleted_users_memberships_are_deleted_with_the_user_even_if_their_groups_are_not_read_again():
+    operations = Recorder()
+    settings = Settings(
+        domain="acme", base_url="https://acme.egnyte.com", api_token="t", streams=("users", "groups")
+    )
+    drain = Sync(settings, None, operations, RecordingLog(), now=NOW)
+    drain.ledgers["groups"].refresh("g1", frozenset({1, 2}))
+    users = [("users", {"id": 1}), ("users", {"id": 2})]
+    drain._handle(Rows("users", Batch(users, ScanState(None), marks=(Refreshed(1), Refreshed(2), Completed()))))
+    drain._handle(Rows("users", Batch(users[:1], ScanState(None), marks=(Refreshed(1), Completed()))))
+    assert drain.report.deleted_by_table == {"users": 1, "group_members": 1}
+    assert drain.ledgers["groups"].known == {"g1": frozenset({1})}
