@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 
 from egnyte_async.dates import parse_egnyte_datetime
 from egnyte_async.log import Log
+from egnyte_async.settings import EGNYTE_DEFAULT_DAILY_QUOTA, EGNYTE_DEFAULT_RATE
 
 __all__ = [
     "EGNYTE_DEFAULT_DAILY_QUOTA",
@@ -34,10 +35,6 @@ __all__ = [
     "ServerLimits",
     "read_server_limits",
 ]
-
-#: Egnyte's limits for a token unless raised on request: what `auto` starts at before the server says otherwise.
-EGNYTE_DEFAULT_RATE = 2.0
-EGNYTE_DEFAULT_DAILY_QUOTA = 1000
 
 QPS_ALLOTTED = "X-Accesstoken-Qps-Allotted"
 QUOTA_ALLOTTED = "X-Accesstoken-Quota-Allotted"
@@ -98,7 +95,7 @@ def _count(text: str | None, smallest: int) -> int | None:
     if text is None:
         return None
     digits = text.strip().replace(",", "")
-    if not (digits.isascii() and digits.isdigit()):
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 13:
         return None
     number = int(digits)
     return number if smallest <= number <= _LARGEST_QUOTA else None
@@ -161,6 +158,10 @@ class LimitPolicy:
     def quota(self) -> int:
         """Calls a day to budget for now."""
         return int(_keep_to(self.configured_quota, self.server_quota, EGNYTE_DEFAULT_DAILY_QUOTA))
+
+    def remember_quota(self, quota: int) -> None:
+        """The quota Egnyte stated in an earlier sync (kept in the state): where this sync starts, without a word."""
+        self.server_quota = quota
 
     def observe(self, limits: ServerLimits) -> None:
         if limits.rate is not None:

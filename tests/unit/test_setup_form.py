@@ -50,11 +50,14 @@ def test_numeric_fields_show_the_settings_defaults_and_ranges() -> None:
     for key, (_, largest) in numeric_keys().items():
         field = found[key]
         assert field.text_field == form_field.PLAIN_TEXT and not field.toggle
-        assert field.placeholder == f"{defaults[key]:g}"
-        assert f"default {defaults[key]:g}." in (field.description or "")
+        # `auto` keys (requests_per_second, daily_request_limit) default to None, shown as "auto".
+        shown = "auto" if defaults[key] is None else f"{defaults[key]:g}"
+        assert field.placeholder == shown
+        assert f"default {shown}." in (field.description or "")
         assert f"{largest:g}" in (field.description or "")
         # The placeholder, typed in, is accepted: the default is within its own range.
-        assert getattr(parse_settings({"domain": "acme", "api_token": "t", key: field.placeholder}, CATALOG), key)
+        typed_in = getattr(parse_settings({"domain": "acme", "api_token": "t", key: field.placeholder}, CATALOG), key)
+        assert typed_in == defaults[key] if defaults[key] is None else typed_in
 
 
 def test_a_toggle_per_catalog_stream_and_the_debug_toggle() -> None:
