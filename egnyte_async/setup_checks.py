@@ -45,6 +45,8 @@ from egnyte_async.errors import (
     RequestFailedError,
     UnexpectedResponseError,
 )
+from egnyte_async.limits import LimitPolicy, parse_quota_reset
+from egnyte_async.log import NullLog
 from egnyte_async.pagination import Page
 from egnyte_async.settings import EGNYTE_DEFAULT_DAILY_QUOTA, EGNYTE_DEFAULT_RATE, Settings, parse_settings
 from egnyte_async.streams.bookmarks import parse_bookmarks_page
@@ -70,6 +72,8 @@ T = TypeVar("T")
 
 #: The longest a single check may take, however slowly Egnyte answers or throttles.
 CHECK_TIME_LIMIT_S = 30.0
+#: The most calls one check may spend of the day's quota.
+CHECK_CALLS = 100
 #: The timeout of one request during the checks (or the configured one, if shorter).
 REQUEST_TIMEOUT_S = 10.0
 #: Retries of a failed request during the checks (or the configured number, if fewer): a quick answer beats a
@@ -85,6 +89,7 @@ LIMIT_HEADERS = (
     "X-Accesstoken-Qps-Current",
     "X-Accesstoken-Quota-Allotted",
     "X-Accesstoken-Quota-Current",
+    "X-Quota-Reset",
 )
 USERINFO = "/pubapi/v1/userinfo"
 
@@ -217,11 +222,13 @@ def _run(
 
     async def main() -> Outcome:
         now = datetime.now(timezone.utc)
-        budget = RequestBudget(100, 24.0, QuotaWindow(started=now), now)
+        budget = RequestBudget(CHECK_CALLS, 24.0, QuotaWindow(started=now), now)
+        # The checks never spend more than CHECK_CALLS, whatever quota Egnyte states; the pace follows the settings.
+        limits = LimitPolicy(settings.requests_per_second, CHECK_CALLS, NullLog())
         tap = _HeaderTap(transport or httpx.AsyncHTTPTransport(), probe.headers)
         try:
             with anyio.fail_after(CHECK_TIME_LIMIT_S):
-                async with EgnyteClient(_for_checks(settings), budget, transport=tap) as client:
+                async with EgnyteClient(_for_checks(settings), budget, transport=tap, policy=limits) as client:
                     return await body(probe, client)
         except TimeoutError:
             return Outcome(
@@ -495,7 +502,9 @@ def describe_limits(headers: Mapping[str, str], settings: Settings) -> str:
         parts.append(f"{qps:g} calls a second")
     if quota is not None:
         today = f", {used:,.0f} used so far today" if used is not None else ""
-        parts.append(f"{quota:,.0f} calls a day{today}")
+        reset = parse_quota_reset(headers.get("X-Quota-Reset"))
+        ends = f", the day ends {reset:%Y-%m-%d %H:%M} UTC" if reset is not None else ""
+        parts.append(f"{quota:,.0f} calls a day{today}{ends}")
     advice = []
     if qps is not None and rate_setting is not None and rate_setting > qps:
         advice.append(
