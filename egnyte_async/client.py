@@ -14,7 +14,6 @@ happened, never a bare httpx exception.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
@@ -42,6 +41,7 @@ from egnyte_async.errors import (
     TokenRejectedError,
     UnexpectedResponseError,
 )
+from egnyte_async.limits import LimitPolicy, read_server_limits
 from egnyte_async.log import Log, NullLog
 from egnyte_async.pacing import AdaptiveRateLimiter, ThrottleGate
 from egnyte_async.redirects import origin_of, redirect_target
@@ -90,12 +90,15 @@ class EgnyteClient:
         log: Log | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        policy: LimitPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.budget = budget
         self.stats = ClientStats()
         self.log = log or NullLog()
-        self.limiter = AdaptiveRateLimiter(settings.requests_per_second)
+        #: The limits kept to: the configuration's, and what Egnyte states for the token (egnyte_async.limits).
+        self.policy = policy or LimitPolicy(settings.requests_per_second, settings.daily_request_limit, self.log)
+        self.limiter = AdaptiveRateLimiter(self.policy.rate)
         self.gate = ThrottleGate(clock)
         self._clock = clock
         self._slots = asyncio.Semaphore(settings.max_concurrent_requests)
@@ -381,11 +384,19 @@ class EgnyteClient:
         raise ThrottledError(f"throttled by Egnyte, waiting {wait:g} s", retry_after=wait)
 
     def _observe_quota_headers(self, response: httpx.Response) -> None:
-        allotted = response.headers.get("X-Accesstoken-Quota-Allotted")
-        current = response.headers.get("X-Accesstoken-Quota-Current")
-        if allotted and current:
-            with contextlib.suppress(ValueError):
-                self.budget.observe_server_quota(int(allotted), int(current))
+        """What Egnyte states of the token's limits, on any answer (a throttle's too): the pace, the day's limit,
+        the day's end and its count follow (a header that cannot be read is ignored)."""
+        limits = read_server_limits(response.headers)
+        self.policy.observe(limits)
+        if limits.rate is not None:
+            self.limiter.set_target(self.policy.rate)
+        if limits.quota is not None:
+            self.budget.observe_allotted(limits.quota)
+            self.budget.set_daily_limit(self.policy.quota)
+        if limits.resets_at is not None:
+            self.budget.observe_reset(limits.resets_at, limits.used)
+        if limits.quota is not None and limits.used is not None:
+            self.budget.observe_server_quota(limits.quota, limits.used)
 
 
 def _reason(error: BaseException, what: str) -> str:

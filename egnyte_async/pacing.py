@@ -14,11 +14,11 @@ from aiolimiter import AsyncLimiter
 
 from egnyte_async.clock import SYSTEM_CLOCK, Clock
 
-#: After this many successes in a row at a reduced rate, the rate steps back up towards the configured one.
+#: After this many successes in a row at a reduced rate, the rate steps back up towards the target.
 RECOVERY_STREAK = 20
 #: The bucket holds this many seconds' worth of calls (at least one call).
 DEPTH_SECONDS = 0.1
-#: The rate is never cut below this share of the configured one.
+#: The rate is never cut below this share of the target.
 FLOOR_SHARE = 1 / 16
 
 
@@ -38,6 +38,18 @@ class AdaptiveRateLimiter:
 
     async def acquire(self) -> None:
         await self._limiter.acquire()
+
+    def set_target(self, rate: float) -> None:
+        """A new pace to keep to (the limit Egnyte states for the token). Lower, it applies at once; higher, at once
+        too unless throttles have cut the pace, which then recovers towards the new target as before."""
+        if rate == self.target_rate:
+            return
+        throttled = self.rate < self.target_rate
+        self.target_rate = rate
+        new_rate = min(self.rate, rate) if throttled else rate
+        if new_rate != self.rate:
+            self.rate = new_rate
+            self._limiter = self._make(new_rate)
 
     def on_throttle(self) -> None:
         """The server said we went too fast: slow everyone down."""

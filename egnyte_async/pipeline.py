@@ -27,6 +27,7 @@ from egnyte_async.clock import SYSTEM_CLOCK, Clock
 from egnyte_async.errors import EgnyteError, QuotaExhaustedError
 from egnyte_async.items import Completed, Failed, Finished, Item, Kept, Mark, Refreshed, Rows, Stopped, unknown_item
 from egnyte_async.ledger import ledgers_from_state
+from egnyte_async.limits import LimitPolicy
 from egnyte_async.log import Log
 from egnyte_async.progress import StreamProgress, duration
 from egnyte_async.settings import Settings
@@ -84,6 +85,13 @@ class SyncReport:
     checkpoints: int = 0
     elapsed_s: float = 0.0
     quota_resets_at: datetime | None = None
+    #: The limits kept to at the end of the sync, and those Egnyte stated for the token (None: it stated none).
+    rate_limit: float = 0.0
+    daily_limit: int = 0
+    stated_rate: float | None = None
+    stated_quota: int | None = None
+    #: When the quota day counted in the state ends (midnight GMT, or Egnyte's X-Quota-Reset).
+    quota_day_ends: datetime | None = None
 
 
 class Sync:
@@ -110,12 +118,12 @@ class Sync:
         self.transport = transport
         self.clock = clock
         self.started_at = now or datetime.now(timezone.utc)
-        self.budget = RequestBudget(
-            settings.daily_request_limit,
-            settings.sync_frequency_hours,
-            QuotaWindow.from_state(self.state.quota, self.started_at, log),
-            self.started_at,
-        )
+        window = QuotaWindow.from_state(self.state.quota, self.started_at, log)
+        #: The limits kept to: the configuration's (`auto` or a cap) and what Egnyte states for the token.
+        self.limits = LimitPolicy(settings.requests_per_second, settings.daily_request_limit, log)
+        if window.allotted is not None:
+            self.limits.remember_quota(window.allotted)
+        self.budget = RequestBudget(self.limits.quota, settings.sync_frequency_hours, window, self.started_at)
         self.streams: tuple[Stream[Any], ...] = tuple(
             stream_named(name) for name in self.state.streams_to_sync(settings.streams)
         )
@@ -286,7 +294,9 @@ class Sync:
 
     async def _fetch_all(self, send: MemoryObjectSendStream[Item]) -> None:
         settings = self.settings
-        client = EgnyteClient(settings, self.budget, log=self.log, transport=self.transport, clock=self.clock)
+        client = EgnyteClient(
+            settings, self.budget, log=self.log, transport=self.transport, clock=self.clock, policy=self.limits
+        )
         async with send, client:
             self._client = client
             window = self.tuning.read_ahead_pages or 2 * settings.max_concurrent_requests
@@ -325,6 +335,9 @@ class Sync:
 
     # ---- reporting ---------------------------------------------------------------------------------------------
     def _fill_report(self) -> None:
+        self.report.rate_limit, self.report.daily_limit = self.limits.rate, self.budget.daily_limit
+        self.report.stated_rate, self.report.stated_quota = self.limits.server_rate, self.limits.server_quota
+        self.report.quota_day_ends = self.budget.resets_at()
         if self._client is not None:
             stats = self._client.stats
             self.report.requests = stats.requests
@@ -353,7 +366,7 @@ class Sync:
         self.log.info(
             f"sync summary: rows upserted: {tables}; rows marked deleted: {deleted}; {report.requests} requests, "
             f"{report.retries} retries, {report.throttled} throttled, {report.refreshes} token refreshes, "
-            f"{report.elapsed_s:.1f} s. {self._calls()}"
+            f"{report.elapsed_s:.1f} s. {self._calls()}. {self.limits.describe()}"
         )
         if report.stopped:
             resets = (
@@ -372,9 +385,13 @@ class Sync:
                 f"Egnyte's throttle asked to pause for {throttle:.0f} s (Retry-After), longer than a sync waits{lifts}"
                 if throttle is not None
                 else f"the request budget for this sync is spent ({self.budget.used} requests; daily_request_limit "
-                f"{self.settings.daily_request_limit}){resets}"
+                f"{_setting(self.settings.daily_request_limit)}, {self.budget.daily_limit:,} calls today){resets}"
             )
             self.log.warning(f"{why}. Stopped early, everything fetched is written. {where}.")
+
+
+def _setting(value: float | None) -> str:
+    return "auto" if value is None else f"{value:g}"
 
 
 def _object(body: Any) -> Any:

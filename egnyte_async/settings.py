@@ -18,10 +18,14 @@ from urllib.parse import urlsplit
 from egnyte_async.errors import ConfigurationError
 
 __all__ = [
+    "AUTO",
+    "EGNYTE_DEFAULT_DAILY_QUOTA",
+    "EGNYTE_DEFAULT_RATE",
     "EGNYTE_MAX_PAGE_SIZE",
     "SECRET_KEYS",
     "Settings",
     "StreamSwitch",
+    "auto_keys",
     "boolean_keys",
     "configuration_keys",
     "default_of",
@@ -34,6 +38,11 @@ SECRET_KEYS = frozenset({"api_token", "client_secret", "refresh_token"})
 OAUTH_KEYS = ("client_id", "client_secret", "refresh_token")
 #: The most records Egnyte returns in one page of any of the four listings.
 EGNYTE_MAX_PAGE_SIZE = 100
+#: Egnyte's limits for a token unless raised on request: where `auto` starts before Egnyte states the token's own.
+EGNYTE_DEFAULT_RATE = 2.0
+EGNYTE_DEFAULT_DAILY_QUOTA = 1000
+#: The word that leaves a limit to Egnyte (`requests_per_second`, `daily_request_limit`); None in Settings.
+AUTO = "auto"
 
 _HIDDEN = "<hidden>"
 _MAX_SYNC_FREQUENCY_HOURS = 24 * 7
@@ -46,7 +55,7 @@ MIN_PAGE_SIZE = 2
 MIN_REQUESTS_PER_SECOND = 0.1
 #: 15 minutes, Fivetran's shortest standard schedule. The value only sizes each sync's share of the daily quota
 #: (budget.py, which never gives a sync fewer calls than it needs to make progress); a connection scheduled every
-#: 5 minutes set to 0.25 takes a larger share per sync, and the 24-hour count still caps the day. Below that, a
+#: 5 minutes set to 0.25 takes a larger share per sync, and the day's count still caps the day. Below that, a
 #: value is a mistake (minutes written as hours, say) rather than a schedule.
 MIN_SYNC_FREQUENCY_HOURS = 0.25
 
@@ -72,6 +81,8 @@ _WHY_THE_MINIMUM = {
     "requests_per_second": "0.1 is one call every 10 seconds",
     "sync_frequency_hours": "0.25 is 15 minutes",
 }
+#: Keys that also accept `auto`: follow the limit Egnyte states for the token (egnyte_async.limits).
+_AUTO_KEYS = frozenset({"requests_per_second", "daily_request_limit"})
 _BOOLEANS = ("enable_debug_logging",)
 _TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
 _FALSE_WORDS = frozenset({"false", "no", "0", "off"})
@@ -99,6 +110,8 @@ class StreamSwitch(Protocol):
 class Settings:
     """Everything configuration.json decides, typed and range-checked; the defaults here are the only ones.
 
+    `requests_per_second` and `daily_request_limit` are None for `auto` (the default): the connector starts at
+    Egnyte's defaults and follows the limits Egnyte states for the token; a number is a cap (egnyte_async.limits).
     `streams` names the enabled streams, in the catalog's order. `warnings` holds the non-fatal findings (unknown
     keys, placeholders left in optional keys, a page size lowered to Egnyte's maximum) for the connector to log at
     the start of a sync.
@@ -115,9 +128,9 @@ class Settings:
     max_records_per_page: int = EGNYTE_MAX_PAGE_SIZE
     request_timeout_seconds: float = 30.0
     retry_attempts: int = 3
-    requests_per_second: float = 2.0
+    requests_per_second: float | None = None
     max_concurrent_requests: int = 16
-    daily_request_limit: int = 1000
+    daily_request_limit: int | None = None
     #: Every user's bookmarks are listed at least once in this many days, a share of the users each day, even when
     #: their lastActiveDate says they cannot have changed them (streams/bookmarks.py).
     bookmarks_refresh_days: int = 7
@@ -188,13 +201,24 @@ class _Reader:
         value = self.configuration.get(key)
         return isinstance(value, str) and is_placeholder(value.strip())
 
+    def is_auto(self, key: str) -> bool:
+        """True when an `auto` key says `auto` (in any case)."""
+        value = self.configuration.get(key)
+        return key in _AUTO_KEYS and isinstance(value, str) and value.strip().lower() == AUTO
+
+    def integer_or_auto(self, key: str) -> int | None:
+        return None if self.is_auto(key) else self.integer(key)
+
+    def number_or_auto(self, key: str) -> float | None:
+        return None if self.is_auto(key) else self.number(key)
+
     def integer(self, key: str) -> int:
         default: int = _DEFAULTS[key]
         smallest, largest = _INTEGERS[key]
         raw = self.text(key)
         if raw is None:
             return default
-        requirement = f"must be a whole number from {smallest} to {largest}" + _why(key)
+        requirement = f"must be a whole number from {smallest} to {largest}" + _why(key) + _or_auto(key)
         digits = raw[1:] if raw[0] in "+-" else raw
         if not (digits.isascii() and digits.isdigit()):
             self.problem(key, raw, requirement)
@@ -215,6 +239,7 @@ class _Reader:
             requirement = f"must be a number above 0 and at most {largest:g}"
         else:
             requirement = f"must be a number from {smallest:g} to {largest:g}" + _why(key)
+        requirement += _or_auto(key)
         try:
             number = float(raw)
         except ValueError:
@@ -252,6 +277,10 @@ class _Reader:
 def _why(key: str) -> str:
     reason = _WHY_THE_MINIMUM.get(key)
     return f" ({reason})" if reason else ""
+
+
+def _or_auto(key: str) -> str:
+    return f", or {AUTO} to follow Egnyte's limit for the token" if key in _AUTO_KEYS else ""
 
 
 def is_placeholder(value: str) -> bool:
@@ -408,12 +437,12 @@ def parse_settings(configuration: Mapping[str, object] | None, streams: Sequence
         max_records_per_page=_page_size(reader),
         retry_attempts=reader.integer("retry_attempts"),
         max_concurrent_requests=reader.integer("max_concurrent_requests"),
-        daily_request_limit=reader.integer("daily_request_limit"),
+        daily_request_limit=reader.integer_or_auto("daily_request_limit"),
         bookmarks_refresh_days=reader.integer("bookmarks_refresh_days"),
         membership_refresh_hours=reader.integer("membership_refresh_hours"),
         sync_frequency_hours=reader.number("sync_frequency_hours"),
         request_timeout_seconds=reader.number("request_timeout_seconds"),
-        requests_per_second=reader.number("requests_per_second"),
+        requests_per_second=reader.number_or_auto("requests_per_second"),
         streams=_enabled_streams(reader, streams),
         enable_debug_logging=reader.boolean("enable_debug_logging", _DEFAULTS["enable_debug_logging"]),
     )
@@ -445,6 +474,11 @@ def numeric_keys() -> dict[str, tuple[float | None, float]]:
     smallest of None accepts anything above 0). Their defaults are `default_of(key)`."""
     ranges: dict[str, tuple[float | None, float]] = {**_INTEGERS, **_FLOATS}
     return {item.name: ranges[item.name] for item in fields(Settings) if item.name in ranges}
+
+
+def auto_keys() -> frozenset[str]:
+    """The numeric keys that also accept `auto` (their default, None in Settings)."""
+    return _AUTO_KEYS
 
 
 def whole_number_keys() -> frozenset[str]:

@@ -45,8 +45,10 @@ from egnyte_async.errors import (
     RequestFailedError,
     UnexpectedResponseError,
 )
+from egnyte_async.limits import LimitPolicy, parse_quota_reset
+from egnyte_async.log import NullLog
 from egnyte_async.pagination import Page
-from egnyte_async.settings import Settings, parse_settings
+from egnyte_async.settings import EGNYTE_DEFAULT_DAILY_QUOTA, EGNYTE_DEFAULT_RATE, Settings, parse_settings
 from egnyte_async.streams.bookmarks import parse_bookmarks_page
 from egnyte_async.streams.notes import Window, parse_notes_page, time_params
 from egnyte_async.streams.scim import parse_scim_page
@@ -70,6 +72,8 @@ T = TypeVar("T")
 
 #: The longest a single check may take, however slowly Egnyte answers or throttles.
 CHECK_TIME_LIMIT_S = 30.0
+#: The most calls one check may spend of the day's quota.
+CHECK_CALLS = 100
 #: The timeout of one request during the checks (or the configured one, if shorter).
 REQUEST_TIMEOUT_S = 10.0
 #: Retries of a failed request during the checks (or the configured number, if fewer): a quick answer beats a
@@ -85,6 +89,7 @@ LIMIT_HEADERS = (
     "X-Accesstoken-Qps-Current",
     "X-Accesstoken-Quota-Allotted",
     "X-Accesstoken-Quota-Current",
+    "X-Quota-Reset",
 )
 USERINFO = "/pubapi/v1/userinfo"
 
@@ -158,7 +163,7 @@ class Probe:
 
     async def _pace(self) -> None:
         """Keeps to the configured pace across the checks' clients (each check has its own)."""
-        gap = 1.0 / self.settings.requests_per_second
+        gap = 1.0 / (self.settings.requests_per_second or EGNYTE_DEFAULT_RATE)
         if self._last_call is not None:
             wait = self._last_call + gap - time.monotonic()
             if wait > 0:
@@ -217,11 +222,13 @@ def _run(
 
     async def main() -> Outcome:
         now = datetime.now(timezone.utc)
-        budget = RequestBudget(100, 24.0, QuotaWindow(started=now), now)
+        budget = RequestBudget(CHECK_CALLS, 24.0, QuotaWindow(started=now), now)
+        # The checks never spend more than CHECK_CALLS, whatever quota Egnyte states; the pace follows the settings.
+        limits = LimitPolicy(settings.requests_per_second, CHECK_CALLS, NullLog())
         tap = _HeaderTap(transport or httpx.AsyncHTTPTransport(), probe.headers)
         try:
             with anyio.fail_after(CHECK_TIME_LIMIT_S):
-                async with EgnyteClient(_for_checks(settings), budget, transport=tap) as client:
+                async with EgnyteClient(_for_checks(settings), budget, transport=tap, policy=limits) as client:
                     return await body(probe, client)
         except TimeoutError:
             return Outcome(
@@ -481,29 +488,38 @@ def describe_limits(headers: Mapping[str, str], settings: Settings) -> str:
     qps = _number(headers.get("X-Accesstoken-Qps-Allotted"))
     quota = _number(headers.get("X-Accesstoken-Quota-Allotted"))
     used = _number(headers.get("X-Accesstoken-Quota-Current"))
+    rate_setting, quota_setting = settings.requests_per_second, settings.daily_request_limit
     if qps is None and quota is None:
+        rate = f"{rate_setting:g}" if rate_setting is not None else f"auto (Egnyte's default, {EGNYTE_DEFAULT_RATE:g})"
+        default_day = f"auto (Egnyte's default, {EGNYTE_DEFAULT_DAILY_QUOTA})"
+        day = f"{quota_setting}" if quota_setting is not None else default_day
         return (
             "Egnyte reported no limits for this token (no X-Accesstoken headers); the connector keeps to "
-            f"requests_per_second={settings.requests_per_second:g} and "
-            f"daily_request_limit={settings.daily_request_limit}."
+            f"requests_per_second={rate} and daily_request_limit={day}."
         )
     parts = []
     if qps is not None:
         parts.append(f"{qps:g} calls a second")
     if quota is not None:
         today = f", {used:,.0f} used so far today" if used is not None else ""
-        parts.append(f"{quota:,.0f} calls a day{today}")
+        reset = parse_quota_reset(headers.get("X-Quota-Reset"))
+        ends = f", the day ends {reset:%Y-%m-%d %H:%M} UTC" if reset is not None else ""
+        parts.append(f"{quota:,.0f} calls a day{today}{ends}")
     advice = []
-    if qps is not None and settings.requests_per_second > qps:
+    if qps is not None and rate_setting is not None and rate_setting > qps:
         advice.append(
-            f"requests_per_second ({settings.requests_per_second:g}) is above what Egnyte allows: set it to {qps:g} "
-            "to avoid being throttled."
+            f"requests_per_second ({rate_setting:g}) is above what Egnyte allows: set it to {qps:g} "
+            "to avoid being throttled (or to auto: the connector then follows Egnyte's limit)."
         )
-    if quota is not None and settings.daily_request_limit > quota:
+    if quota is not None and quota_setting is not None and quota_setting > quota:
         advice.append(
-            f"daily_request_limit ({settings.daily_request_limit}) is above the token's daily quota: the connector "
-            f"follows Egnyte's count, but set it to {quota:.0f} to plan each sync's share right."
+            f"daily_request_limit ({quota_setting}) is above the token's daily quota: the connector "
+            f"follows Egnyte's count, but set it to {quota:.0f} (or to auto) to plan each sync's share right."
         )
+    auto = [key for key, value in (("requests_per_second", rate_setting), ("daily_request_limit", quota_setting))
+            if value is None]  # fmt: skip
+    if auto:
+        advice.append(f"{' and '.join(auto)} {'is' if len(auto) == 1 else 'are'} auto: the connector follows them.")
     return f"Egnyte's limits for this token: {'; '.join(parts)}." + "".join(f" {item}" for item in advice)
 
 

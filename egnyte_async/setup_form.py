@@ -21,7 +21,11 @@ from fivetran_connector_sdk import Logging as log
 from egnyte_async import setup_checks
 from egnyte_async.catalog import CATALOG
 from egnyte_async.settings import (
+    AUTO,
+    EGNYTE_DEFAULT_DAILY_QUOTA,
+    EGNYTE_DEFAULT_RATE,
     SECRET_KEYS,
+    auto_keys,
     boolean_keys,
     default_of,
     numeric_keys,
@@ -64,12 +68,14 @@ FIELD_TEXTS: dict[str, tuple[str, str]] = {
     "retry_attempts": ("Retries per request", "How often a failed request is retried before the sync stops."),
     "requests_per_second": (
         "Requests per second",
-        "The pace of calls to Egnyte, which allows 2 a second per token unless raised.",
+        f"The pace of calls to Egnyte, which allows {EGNYTE_DEFAULT_RATE:g} a second per token unless raised; auto "
+        "follows the limit Egnyte states for the token, a number caps it.",
     ),
     "max_concurrent_requests": ("Concurrent requests", "How many requests may be in flight at once."),
     "daily_request_limit": (
         "Daily request limit",
-        "Calls a day the connector may spend (Egnyte's default quota is 1,000 per token).",
+        f"Calls a day the connector may spend (Egnyte's default quota is {EGNYTE_DEFAULT_DAILY_QUOTA:,} per token); "
+        "auto follows the quota Egnyte states for the token, a number caps it.",
     ),
     "bookmarks_refresh_days": (
         "Bookmarks refresh (days)",
@@ -94,16 +100,17 @@ def _text(key: str, description: str = "") -> tuple[str, str]:
 
 def _numeric_field(key: str, smallest: float | None, largest: float) -> Any:
     default = default_of(key)
+    shown = AUTO if default is None else f"{default:g}"
     if key in whole_number_keys():
         accepted = f"A whole number from {smallest:g} to {largest:g}"
     elif smallest is None:
         accepted = f"A number above 0 and at most {largest:g}"
     else:
         accepted = f"A number from {smallest:g} to {largest:g}"
-    label, description = _text(key, f"{accepted}; default {default:g}.")
-    return form_field.TextField(
-        key, label, form_field.TextField.plain_text, description=description, placeholder=f"{default:g}"
-    )
+    if key in auto_keys():
+        accepted += f", or {AUTO}"
+    label, description = _text(key, f"{accepted}; default {shown}.")
+    return form_field.TextField(key, label, form_field.TextField.plain_text, description=description, placeholder=shown)
 
 
 def configuration_form() -> Any:

@@ -3,7 +3,8 @@
     {"version": 1,
      "tenant": "acme.egnyte.com",
      "streams": {"users": {"scan": {"index": 201, "tail": [...]}}, "notes": {"cursor": "...", ...}, ...},
-     "quota": {"window_started": "2026-11-28T00:00:00Z", "calls": 412},
+     "quota": {"window_started": "2026-11-28T00:00:00Z", "window_ends": "2026-11-29T00:00:00Z", "calls": 412,
+               "allotted": 1000},
      "round_done": ["users", "notes"],
      "ledgers": {"users": {...}, "groups": {...}, "bookmarks": {...}}}
 

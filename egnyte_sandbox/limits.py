@@ -1,8 +1,10 @@
 """Per-token rate limits as Mashery applies them: a per-second limit and a daily quota.
 
-Decisions (documented because Egnyte does not say): only admitted calls consume the per-second bucket and the
-quota, throttled calls do not; the quota "day" is a fixed 24-hour window that opens with the token's first
-admitted call, so the Retry-After of an exhausted quota is the time left in that window.
+Decisions: only admitted calls consume the per-second bucket and the quota, throttled calls do not (Egnyte does
+not say). The quota day is Egnyte's: it resets at midnight GMT (a captured response carried
+`X-Quota-Reset: Wednesday, April 17, 2024 12:00:00 AM GMT`), so the Retry-After of an exhausted quota is the time
+left until the next midnight GMT, and every response with quota headers says when that is. The sandbox's wall time
+is its `wall_clock` when the limiter was made, moved on by its `clock`.
 """
 
 from __future__ import annotations
@@ -11,15 +13,33 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from egnyte_sandbox.config import ANCHOR
 
 DAY_S = 86_400.0
+
+
+def quota_reset_text(moment: datetime) -> str:
+    """`Wednesday, April 17, 2024 12:00:00 AM GMT`, as Egnyte writes X-Quota-Reset (English names, any locale)."""
+    days = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    months = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")  # fmt: skip
+    moment = moment.astimezone(timezone.utc)
+    hour = moment.hour % 12 or 12
+    half = "AM" if moment.hour < 12 else "PM"
+    return (
+        f"{days[moment.weekday()]}, {months[moment.month - 1]} {moment.day}, {moment.year} "
+        f"{hour}:{moment.minute:02d}:{moment.second:02d} {half} GMT"
+    )
 
 
 @dataclass
 class _Budget:
     tokens: float
     refilled_at: float
-    day_start: float | None = None
+    #: The end of the quota day the calls below were counted in (epoch seconds), None before the first call.
+    day_end: float | None = None
     day_calls: int = 0
     recent: deque[float] = field(default_factory=deque)
 
@@ -37,7 +57,12 @@ class RateLimiter:
     """Token bucket (capacity = qps_limit, refilled qps_limit per second) plus a daily call quota, per token."""
 
     def __init__(
-        self, qps_limit: float | None, daily_quota: int | None, clock: Callable[[], float], headers: bool = True
+        self,
+        qps_limit: float | None,
+        daily_quota: int | None,
+        clock: Callable[[], float],
+        headers: bool = True,
+        wall_start: datetime = ANCHOR,
     ) -> None:
         self.qps_limit = qps_limit
         self.daily_quota = daily_quota
@@ -45,22 +70,32 @@ class RateLimiter:
         self.send_headers = headers
         self.capacity = max(1.0, qps_limit) if qps_limit else 0.0
         self._budgets: dict[str, _Budget] = {}
+        self._wall_offset = wall_start.timestamp() - clock()
+
+    def wall(self) -> float:
+        """The sandbox's wall time now, in epoch seconds."""
+        return self.clock() + self._wall_offset
+
+    def next_reset(self) -> float:
+        """The next midnight GMT after now (epoch seconds)."""
+        return (math.floor(self.wall() / DAY_S) + 1) * DAY_S
 
     def admit(self, token: str) -> Decision:
         now = self.clock()
         budget = self._budgets.get(token)
         if budget is None:
             budget = self._budgets[token] = _Budget(tokens=self.capacity, refilled_at=now)
-        if budget.day_start is not None and now >= budget.day_start + DAY_S:
-            budget.day_start, budget.day_calls = None, 0
+        wall = now + self._wall_offset
+        if budget.day_end is not None and wall >= budget.day_end:
+            budget.day_end, budget.day_calls = None, 0
         if self.qps_limit:
             budget.tokens = min(self.capacity, budget.tokens + (now - budget.refilled_at) * self.qps_limit)
             budget.refilled_at = now
             while budget.recent and budget.recent[0] <= now - 1.0:
                 budget.recent.popleft()
         if self.daily_quota is not None and budget.day_calls >= self.daily_quota:
-            assert budget.day_start is not None
-            retry = max(1, math.ceil(budget.day_start + DAY_S - now))
+            assert budget.day_end is not None
+            retry = max(1, math.ceil(budget.day_end - wall))
             return Decision(False, "quota", retry, self._headers(budget))
         if self.qps_limit and budget.tokens < 1.0:
             retry = max(1, math.ceil((1.0 - budget.tokens) / self.qps_limit))
@@ -68,8 +103,8 @@ class RateLimiter:
         if self.qps_limit:
             budget.tokens -= 1.0
             budget.recent.append(now)
-        if budget.day_start is None:
-            budget.day_start = now
+        if budget.day_end is None:
+            budget.day_end = self.next_reset()
         budget.day_calls += 1
         return Decision(True, None, 0, self._headers(budget))
 
@@ -83,6 +118,8 @@ class RateLimiter:
         if self.daily_quota is not None:
             headers["X-Accesstoken-Quota-Allotted"] = str(self.daily_quota)
             headers["X-Accesstoken-Quota-Current"] = str(budget.day_calls)
+            reset = self.next_reset() if budget.day_end is None else budget.day_end
+            headers["X-Quota-Reset"] = quota_reset_text(datetime.fromtimestamp(reset, timezone.utc))
         return headers
 
     def reset(self) -> None:

@@ -49,7 +49,9 @@ class SandboxState:
             if standard is None:
                 raise ValueError("standard_token needs a tenant with an active standard user; add users")
             self.tokens.add_static(cfg.standard_token, standard)
-        self.limiter = RateLimiter(cfg.qps_limit, cfg.daily_quota, cfg.clock, cfg.accesstoken_headers)
+        self.limiter = RateLimiter(
+            cfg.qps_limit, cfg.daily_quota, cfg.clock, cfg.accesstoken_headers, wall_start=cfg.wall_clock()
+        )
         self.faults = FaultInjector(cfg.faults, cfg.seed)
         self.churn_rng = random.Random(salt(cfg.seed, "churn"))
         self.departure_rng = random.Random(salt(cfg.seed, "departures"))

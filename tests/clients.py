@@ -38,11 +38,11 @@ def new_client(
 ) -> EgnyteClient:
     """A client of acme.egnyte.com, unpaced, with refresh credentials when `refresh`; `overrides` are Settings
     fields (request_timeout_seconds, enable_debug_logging)."""
+    overrides.setdefault("requests_per_second", 1000)
     settings = Settings(
         domain="acme",
         base_url=BASE,
         api_token=STATIC_TOKEN,
-        requests_per_second=1000,
         max_concurrent_requests=8,
         retry_attempts=retry_attempts,
         client_id="cid" if refresh else None,

@@ -163,3 +163,52 @@ def test_a_throttle_asking_for_hours_ends_the_sync_like_a_spent_quota():
     assert any(
         "throttle asked to pause for 7200 s" in text and "it lifts around" in text for text in log.texts("warning")
     )
+
+
+def test_with_auto_the_daily_limit_is_the_one_egnyte_states_above_or_below_its_default():
+    """daily_request_limit auto: Egnyte's 1,000 a day until the first answer, then the quota the server states."""
+    for quota, spent_above in ((3000, 1000 // 24 + 1), (40, None)):
+        time = VirtualTime()
+        app = sandbox_app(time, TENANT, daily_quota=quota)
+        sandbox = app.state.sandbox
+        operations = RecordingOperations()
+        log = RecordingLog()
+        report = run(
+            app, None, operations, time, log=log, now=time.wall(), max_records_per_page=10, daily_request_limit=None,
+            sync_frequency_hours=1,
+        )  # fmt: skip
+        spent = sandbox.stats.api_requests
+        assert sandbox.stats.throttled_quota == 0  # never a call beyond the quota
+        assert operations.last_state["quota"]["allotted"] == quota
+        assert operations.last_state["quota"]["calls"] == server_day_calls(app) == spent
+        assert report.stated_quota == report.daily_limit == quota
+        [summary] = [text for text in log.texts("info") if text.startswith("sync summary")]
+        assert f"{quota:,} calls a day (Egnyte states {quota:,}; daily_request_limit=auto)" in summary
+        if spent_above is not None:  # raised: more than an hour's share of Egnyte's default 1,000
+            assert spent > spent_above
+        else:  # lowered: an hour's share of 40 is below the floor, the floor takes what the day allows
+            assert report.stopped and spent <= 40
+
+
+def test_the_day_ends_at_midnight_gmt_for_the_connector_as_for_egnyte():
+    """The day's quota is spent at 22:00 GMT; three hours later (01:00) a new day has begun for both sides: the
+    next sync carries on, where a 24-hour window from the first call would have waited until 22:00."""
+    time = VirtualTime()
+    time.advance(22 * HOUR)
+    app = sandbox_app(time, TENANT, daily_quota=40, wall_clock=time.wall)  # the sandbox's day starts at 22:00 too
+    sandbox = app.state.sandbox
+    options = {"max_records_per_page": 10, "daily_request_limit": None, "sync_frequency_hours": 24}
+    operations = RecordingOperations()
+    report = run(app, None, operations, time, now=time.wall(), **options)
+    assert report.stopped and server_day_calls(app) == 40
+    saved = operations.last_state
+    assert saved["quota"]["window_ends"] == "2026-11-02T00:00:00Z"
+    assert report.quota_day_ends == SANDBOX_NOW + timedelta(days=1)
+
+    time.advance(3 * HOUR)
+    before = sandbox.stats.api_requests
+    run(app, saved, operations, time, now=time.wall(), **options)
+    assert sandbox.stats.api_requests - before > 1  # not stopped before its first page
+    assert sandbox.stats.throttled_quota == 0
+    assert operations.last_state["quota"]["window_started"] == "2026-11-02T00:00:00Z"
+    assert operations.last_state["quota"]["calls"] == server_day_calls(app)

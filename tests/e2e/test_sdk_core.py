@@ -93,11 +93,23 @@ def test_second_sync_is_incremental_for_notes_and_still_complete(project):
 
 def test_throttled_tenant_syncs_completely_and_backs_off(project):
     # A bucket of 10 calls refilled at 10/s against a client paced at 200/s with 16 in flight: the 11th call, 50 ms
-    # in, finds the bucket empty whatever the machine's speed.
+    # in, finds the bucket empty whatever the machine's speed. The server states no limits (no X-Accesstoken
+    # headers): told, the connector would pace to 10/s from the first answer on (the next test) and never be
+    # throttled.
+    tenant = {"users": 20, "groups": 2, "members_per_group": 5, "notes": 60, "bookmarks_per_user": 1}
+    with run_server(SandboxConfig(**tenant, qps_limit=10, daily_quota=None, accesstoken_headers=False)) as sandbox:
+        run_core(project, configuration(sandbox, requests_per_second="200"))
+        assert sandbox.stats.throttled_qps > 0  # the connector was told to slow down, and did
+        check_against_tenant(project, sandbox.tenant)
+
+
+def test_the_pace_egnyte_states_is_kept_to_from_its_first_answer(project):
+    # The same server stating its 10 calls a second: the connector (capped at 200/s, auto likewise) paces to it.
     tenant = {"users": 20, "groups": 2, "members_per_group": 5, "notes": 60, "bookmarks_per_user": 1}
     with run_server(SandboxConfig(**tenant, qps_limit=10, daily_quota=None)) as sandbox:
         run_core(project, configuration(sandbox, requests_per_second="200"))
-        assert sandbox.stats.throttled_qps > 0  # the connector was told to slow down, and did
+        assert sandbox.stats.throttled_qps == 0
+        assert sandbox.stats.requests > 20  # enough calls to have emptied the bucket at 200/s
         check_against_tenant(project, sandbox.tenant)
 
 

@@ -101,3 +101,31 @@ async def test_control_endpoints_and_token_endpoint_are_not_rate_limited() -> No
             assert (await sbx.client.get("/_sandbox/stats")).status_code == 200
         assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
         assert sbx.state.stats.requests == 1
+
+
+async def test_the_quota_day_ends_at_midnight_gmt_and_every_answer_says_when() -> None:
+    # The sandbox's wall time starts at 2026-11-01 00:00 GMT (a Sunday); 18 hours in, the day has 6 hours left.
+    async with open_sandbox(**limited(qps_limit=None, daily_quota=2)) as sbx:
+        sbx.clock.advance(18 * 3600.0)
+        first = await sbx.client.get("/pubapi/v1/userinfo")
+        assert first.headers["X-Quota-Reset"] == "Monday, November 2, 2026 12:00:00 AM GMT"
+        assert first.headers["X-Accesstoken-Quota-Current"] == "1"
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        over = await sbx.client.get("/pubapi/v1/userinfo")
+        assert over.status_code == 403 and over.headers["Retry-After"] == str(6 * 3600)  # not 24 h from the first
+        assert over.headers["X-Quota-Reset"] == "Monday, November 2, 2026 12:00:00 AM GMT"
+        sbx.clock.advance(6 * 3600.0)  # midnight GMT: a new day, whatever time the first call was made
+        again = await sbx.client.get("/pubapi/v1/userinfo")
+        assert again.status_code == 200 and again.headers["X-Accesstoken-Quota-Current"] == "1"
+        assert again.headers["X-Quota-Reset"] == "Tuesday, November 3, 2026 12:00:00 AM GMT"
+
+
+def test_the_reset_is_written_as_egnyte_writes_it() -> None:
+    from datetime import datetime, timezone
+
+    from egnyte_sandbox.limits import quota_reset_text
+
+    assert quota_reset_text(datetime(2024, 4, 17, tzinfo=timezone.utc)) == "Wednesday, April 17, 2024 12:00:00 AM GMT"
+    assert quota_reset_text(datetime(2024, 4, 17, 13, 5, 9, tzinfo=timezone.utc)) == (
+        "Wednesday, April 17, 2024 1:05:09 PM GMT"
+    )

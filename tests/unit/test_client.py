@@ -426,3 +426,66 @@ async def test_an_error_body_nested_too_deep_to_decode_is_quoted_as_text(make_cl
         with pytest.raises(RequestFailedError, match=r"answered 500 \(\[\[\["):
             await get_users(client)
     assert route.call_count == 2
+
+
+STATED = {
+    "X-Accesstoken-Qps-Allotted": "6",
+    "X-Accesstoken-Quota-Allotted": "518400",
+    "X-Accesstoken-Quota-Current": "69",
+    "X-Quota-Reset": "Sunday, November 29, 2026 12:00:00 AM GMT",
+}
+
+
+@respx.mock
+async def test_auto_limits_follow_what_egnyte_states(make_client, fake_clock):
+    respx.get(USERS).mock(return_value=httpx.Response(200, json={}, headers=STATED))
+    log = RecordingLog()
+    async with make_client(requests_per_second=None, daily_request_limit=None, log=log) as client:
+        assert (client.limiter.target_rate, client.budget.daily_limit) == (2.0, 1000)  # Egnyte's defaults at first
+        await get_users(client)
+        assert client.limiter.target_rate == client.limiter.rate == 6.0
+        assert client.budget.daily_limit == 518_400 and client.budget.allowed == 518_400
+        assert client.budget.window.allotted == 518_400
+        assert client.budget.resets_at().isoformat() == "2026-11-29T00:00:00+00:00"
+    assert log.lines == []
+
+
+@respx.mock
+async def test_configured_limits_are_caps_said_once_when_egnyte_allows_more(make_client, fake_clock):
+    respx.get(USERS).mock(return_value=httpx.Response(200, json={}, headers=STATED))
+    log = RecordingLog()
+    async with make_client(requests_per_second=4.0, daily_request_limit=2000, limit=2000, log=log) as client:
+        for _ in range(3):
+            await get_users(client)
+        assert client.limiter.target_rate == 4.0 and client.budget.daily_limit == 2000
+    assert log.texts("info") == [
+        "Egnyte allows this token 6 calls a second; the connector keeps to requests_per_second=4 as configured "
+        "(set it to auto to follow Egnyte)",
+        "Egnyte allows this token 518,400 calls a day; the connector keeps to daily_request_limit=2000 as "
+        "configured (set it to auto to follow Egnyte)",
+    ]
+
+
+@respx.mock
+async def test_configured_limits_above_egnytes_are_lowered_to_them(make_client, fake_clock):
+    headers = {"X-Accesstoken-Qps-Allotted": "1", "X-Accesstoken-Quota-Allotted": "40"}
+    respx.get(USERS).mock(return_value=httpx.Response(200, json={}, headers=headers))
+    async with make_client(requests_per_second=10.0, daily_request_limit=5000, limit=5000) as client:
+        await get_users(client)
+        assert client.limiter.target_rate == 1.0 and client.budget.daily_limit == 40
+
+
+@respx.mock
+async def test_garbled_limit_headers_change_nothing(make_client, fake_clock):
+    headers = {
+        "X-Accesstoken-Qps-Allotted": "fast",
+        "X-Accesstoken-Quota-Allotted": "-1",
+        "X-Accesstoken-Quota-Current": "many",
+        "X-Quota-Reset": "soon",
+    }
+    respx.get(USERS).mock(return_value=httpx.Response(200, json={}, headers=headers))
+    async with make_client(requests_per_second=None, daily_request_limit=None) as client:
+        ends = client.budget.resets_at()
+        await get_users(client)
+        assert (client.limiter.target_rate, client.budget.daily_limit) == (2.0, 1000)
+        assert client.budget.resets_at() == ends and client.budget.remaining == 999

@@ -51,3 +51,26 @@ def test_bucket_depth_is_a_tenth_of_a_second_never_below_one_call():
     assert AdaptiveRateLimiter(100)._limiter.max_rate == 10
     limiter = AdaptiveRateLimiter(100)
     assert limiter._limiter.max_rate / limiter._limiter.time_period == 100
+
+
+def test_a_new_target_applies_at_once_up_and_down():
+    limiter = AdaptiveRateLimiter(2.0)
+    limiter.set_target(6.0)  # Egnyte states 6 a second
+    assert (limiter.target_rate, limiter.rate) == (6.0, 6.0)
+    assert limiter._limiter.max_rate / limiter._limiter.time_period == 6.0
+    limiter.set_target(1.0)
+    assert (limiter.target_rate, limiter.rate) == (1.0, 1.0)
+    assert limiter._limiter.max_rate / limiter._limiter.time_period == 1.0
+
+
+def test_a_raised_target_after_throttles_is_reached_by_recovery_not_at_once():
+    limiter = AdaptiveRateLimiter(8.0)
+    limiter.on_throttle()
+    limiter.set_target(16.0)
+    assert (limiter.target_rate, limiter.rate) == (16.0, 4.0)
+    for _ in range(RECOVERY_STREAK * 30):
+        limiter.on_success()
+    assert limiter.rate == 16.0
+    limiter.on_throttle()
+    limiter.set_target(2.0)  # below the throttled pace: lowered at once
+    assert limiter.rate == 2.0

@@ -45,9 +45,9 @@ def test_defaults():
     assert result.max_records_per_page == 100
     assert result.request_timeout_seconds == 30.0
     assert result.retry_attempts == 3
-    assert result.requests_per_second == 2.0
+    assert result.requests_per_second is None  # auto: Egnyte's stated limit, 2 a second until it states one
     assert result.max_concurrent_requests == 16
-    assert result.daily_request_limit == 1000
+    assert result.daily_request_limit is None  # auto: Egnyte's stated quota, 1,000 a day until it states one
     assert result.bookmarks_refresh_days == 7
     assert result.streams == ("users", "groups", "notes", "bookmarks")
     assert result.enable_debug_logging is False
@@ -176,12 +176,15 @@ def test_bounds_are_inclusive(key, value):
     assert getattr(settings(**{key: value}), key) == float(value)
 
 
+OR_AUTO = ", or auto to follow Egnyte's limit for the token"
+
+
 @pytest.mark.parametrize(
     ("key", "value", "accepted"),
     [
-        ("requests_per_second", "1e-300", "from 0.1 to 1000 (0.1 is one call every 10 seconds)"),
-        ("requests_per_second", "0.001", "from 0.1 to 1000 (0.1 is one call every 10 seconds)"),
-        ("requests_per_second", "0.09", "from 0.1 to 1000 (0.1 is one call every 10 seconds)"),
+        ("requests_per_second", "1e-300", f"from 0.1 to 1000 (0.1 is one call every 10 seconds){OR_AUTO}"),
+        ("requests_per_second", "0.001", f"from 0.1 to 1000 (0.1 is one call every 10 seconds){OR_AUTO}"),
+        ("requests_per_second", "0.09", f"from 0.1 to 1000 (0.1 is one call every 10 seconds){OR_AUTO}"),
         ("sync_frequency_hours", "0.0001", "from 0.25 to 168 (0.25 is 15 minutes)"),
         ("sync_frequency_hours", "0.2", "from 0.25 to 168 (0.25 is 15 minutes)"),
     ],
@@ -511,3 +514,19 @@ def test_configuration_must_be_a_mapping():
 def test_none_configuration_reports_missing_keys():
     with pytest.raises(ConfigurationError, match="domain: missing"):
         parse_settings(None, CATALOG)
+
+
+@pytest.mark.parametrize("word", ["auto", "AUTO", " Auto "])
+def test_the_limits_accept_auto_in_any_case(word):
+    result = settings(requests_per_second=word, daily_request_limit=word)
+    assert (result.requests_per_second, result.daily_request_limit) == (None, None)
+
+
+def test_a_number_for_a_limit_is_a_cap_and_a_bad_one_says_auto_is_accepted():
+    result = settings(requests_per_second="6", daily_request_limit="518400")
+    assert (result.requests_per_second, result.daily_request_limit) == (6.0, 518_400)
+    assert problem(daily_request_limit="lots") == (
+        "daily_request_limit: got 'lots'; must be a whole number from 1 to 10000000, or auto to follow Egnyte's "
+        "limit for the token"
+    )
+    assert problem(retry_attempts="auto") == "retry_attempts: got 'auto'; must be a whole number from 0 to 10"

@@ -50,11 +50,14 @@ def test_numeric_fields_show_the_settings_defaults_and_ranges() -> None:
     for key, (_, largest) in numeric_keys().items():
         field = found[key]
         assert field.text_field == form_field.PLAIN_TEXT and not field.toggle
-        assert field.placeholder == f"{defaults[key]:g}"
-        assert f"default {defaults[key]:g}." in (field.description or "")
+        # `auto` keys (requests_per_second, daily_request_limit) default to None, shown as "auto".
+        shown = "auto" if defaults[key] is None else f"{defaults[key]:g}"
+        assert field.placeholder == shown
+        assert f"default {shown}." in (field.description or "")
         assert f"{largest:g}" in (field.description or "")
         # The placeholder, typed in, is accepted: the default is within its own range.
-        assert getattr(parse_settings({"domain": "acme", "api_token": "t", key: field.placeholder}, CATALOG), key)
+        typed_in = getattr(parse_settings({"domain": "acme", "api_token": "t", key: field.placeholder}, CATALOG), key)
+        assert typed_in == defaults[key] if defaults[key] is None else typed_in
 
 
 def test_a_toggle_per_catalog_stream_and_the_debug_toggle() -> None:
@@ -148,3 +151,21 @@ def test_the_form_filled_in_with_only_the_domain_and_token_gives_the_settings_de
     expected = Settings(domain="acme", base_url="https://acme.egnyte.com", api_token="secret-token",
                         streams=tuple(stream.name for stream in CATALOG if stream.enabled_by_default))  # fmt: skip
     assert settings == expected
+
+
+def test_the_limits_in_words_when_the_configuration_leaves_them_to_egnyte() -> None:
+    auto = parse_settings({"domain": "acme", "api_token": "t"}, CATALOG)
+    headers = {
+        "X-Accesstoken-Qps-Allotted": "6",
+        "X-Accesstoken-Quota-Allotted": "518400",
+        "X-Accesstoken-Quota-Current": "69",
+        "X-Quota-Reset": "Wednesday, April 17, 2024 12:00:00 AM GMT",
+    }
+    assert describe_limits(headers, auto) == (
+        "Egnyte's limits for this token: 6 calls a second; 518,400 calls a day, 69 used so far today, the day ends "
+        "2024-04-17 00:00 UTC. requests_per_second and daily_request_limit are auto: the connector follows them."
+    )
+    assert describe_limits({}, auto) == (
+        "Egnyte reported no limits for this token (no X-Accesstoken headers); the connector keeps to "
+        "requests_per_second=auto (Egnyte's default, 2) and daily_request_limit=auto (Egnyte's default, 1000)."
+    )
