@@ -92,6 +92,12 @@ README_START = "<!-- results: written by `python -m bench` (full plan, default -
 README_END = "<!-- end of results -->"
 
 
+def _write_json(out: Path, plan: str, when: str, seconds: float, context: dict[str, Any], **measured: Any) -> None:
+    """results.json: the run's plan, time, machine and context, then what it measured."""
+    payload = {"plan": plan, "finished_at": when, "machine": machine(), "seconds": seconds, "context": context}
+    (out / "results.json").write_text(json.dumps({**payload, **measured}, indent=2, default=str))
+
+
 def update_readme(readme: Path, results_markdown: str) -> bool:
     """Replaces the results block of bench/README.md with this run's, so the README always shows the kept run."""
     text = readme.read_text()
@@ -132,16 +138,9 @@ def write_reports(
         "",
     ])  # fmt: skip
     (out / "results.md").write_text(text)
-    payload = {
-        "plan": plan,
-        "finished_at": when,
-        "machine": machine(),
-        "seconds": seconds,
-        "context": context,
-        "results": results,
-        "checks": [check.to_dict() for check in checks],
-    }
-    (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
+    _write_json(
+        out, plan, when, seconds, context, results=results, checks=[check.to_dict() for check in checks]
+    )
     return text
 
 
@@ -290,16 +289,15 @@ def write_comparison(
         "",
     ])  # fmt: skip
     (out / "results.md").write_text(text)
-    payload = {
-        "plan": plan,
-        "finished_at": when,
-        "machine": machine(),
-        "seconds": seconds,
-        "context": context,
-        "comparison": rows,
-        "geometric_means": geometric_means(rows),
-        "before": {"code": a, "results": before, "checks": [check.to_dict() for check in checks[0]]},
-        "after": {"code": b, "results": after, "checks": [check.to_dict() for check in checks[1]]},
-    }
-    (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
+    _write_json(
+        out,
+        plan,
+        when,
+        seconds,
+        context,
+        comparison=rows,
+        geometric_means=geometric_means(rows),
+        before={"code": a, "results": before, "checks": [check.to_dict() for check in checks[0]]},
+        after={"code": b, "results": after, "checks": [check.to_dict() for check in checks[1]]},
+    )
     return text
