@@ -15,10 +15,13 @@ from egnyte_async.state import StreamState
 
 @dataclass(frozen=True, slots=True)
 class Refreshed:
-    """`scope` (a user, a group, a user's bookmarks) was read whole and holds exactly `children`."""
+    """`scope` (a user, a group, a user's bookmarks) was read whole and holds exactly `children`. `meets`: the read
+    is part of the stream's scan, so the scope counts as met by it; a fan-out after the scan (a group's members,
+    read once the group listing is over) is not, lest a scope met after one scan be taken as met by the next."""
 
     scope: int | str
     children: frozenset[int] = frozenset()
+    meets: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +36,23 @@ class Completed:
     """The stream's scan is over: the scopes it did not meet are gone from Egnyte."""
 
 
-Mark = Refreshed | Kept | Completed
+@dataclass(frozen=True, slots=True)
+class Present:
+    """Every scope that exists: the users of a users scan completed in this sync. Scopes not among them are gone,
+    with their children (a deleted user's bookmarks), whether or not the stream read them this sync."""
+
+    scopes: frozenset[int | str]
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """`scope` was read on its own and is gone from Egnyte (a group's detail call answered 404): its row and its
+    children are deleted at once."""
+
+    scope: int | str
+
+
+Mark = Refreshed | Kept | Completed | Present | Gone
 
 
 @dataclass(slots=True)
@@ -89,7 +108,12 @@ class Failed:
     error: BaseException
 
 
-Item = Rows | Finished | Stopped | Failed
+@dataclass(slots=True)
+class ListingsOver:
+    """Every stream's listing is over (see streams/phases.py): whatever comes after this is the fan-outs'."""
+
+
+Item = Rows | Finished | Stopped | Failed | ListingsOver
 
 
 def unknown_item(item: NoReturn) -> NoReturn:

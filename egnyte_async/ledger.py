@@ -97,6 +97,8 @@ class Ledger:
         self._children_changed: dict[Scope, frozenset[int]] = {}
         #: The scopes the last `complete` found gone.
         self.gone: list[Scope] = []
+        #: Scopes found gone by a read of their own (`forget`) since the last `complete`, already deleted.
+        self._forgotten: set[Scope] = set()
         # `knows`'s index of `_added`, kept by the thread that asks (see there): the array it indexed, and how far.
         self._added_seen: set[Any] = set()
         self._added_indexed: tuple[Any, int] = (None, 0)
@@ -107,9 +109,11 @@ class Ledger:
         return array("q", scopes) if self.spec.scope_kind is int else list(scopes)
 
     # ---- what the drain loop tells it ----------------------------------------------------------------------
-    def refresh(self, scope: Scope, children: frozenset[int] = frozenset()) -> list[Deletion]:
-        """`scope` was read whole and holds exactly `children`: the children it no longer holds are deleted."""
-        self.keep(scope)
+    def refresh(self, scope: Scope, children: frozenset[int] = frozenset(), meets: bool = True) -> list[Deletion]:
+        """`scope` was read whole and holds exactly `children`: the children it no longer holds are deleted. It
+        counts as met by the scan under way unless `meets` is false (see items.Refreshed)."""
+        if meets:
+            self.keep(scope)
         before = self._children.get(scope, EMPTY)
         if children == before:
             return []
@@ -138,10 +142,11 @@ class Ledger:
                 kept.append(scope)
                 continue
             self.gone.append(scope)
-            if self.spec.parent is not None:
+            if self.spec.parent is not None and scope not in self._forgotten:
                 deletions.append((self.spec.parent.name, self.spec.parent_key(scope)))
             children = self._children.pop(scope, EMPTY)
             deletions.extend(self._children_rows(scope, children))
+        self._forgotten = set()
         self._scopes = self._array(_merged(kept, sorted(self._added)))
         self._met = bytearray((len(self._scopes) + 7) // 8)
         self._added = self._array([])
@@ -149,6 +154,48 @@ class Ledger:
         self._added_chunks, self._added_saved = [], 0
         self._children_chunks, self._children_changed = [], dict(self._children)  # one chunk of them all, anew
         return deletions
+
+    def retain(self, present: frozenset[Scope]) -> list[Deletion]:
+        """Only the scopes in `present` exist: every other is gone, with its children, as if a scan that met exactly
+        those had completed. For a stream whose scopes are another stream's records (a user's bookmarks): it reads
+        only some scopes each sync, but the users scan tells which exist. What was met before does not count."""
+        self._met = bytearray(len(self._met))
+        for position, scope in enumerate(self._scopes):
+            if scope in present:
+                self._met[position >> 3] |= 1 << (position & 7)
+        gone_since = [scope for scope in self._added if scope not in present]  # met by an earlier read, gone now
+        self._added = self._array(scope for scope in self._added if scope in present)
+        self._added_saved = min(self._added_saved, len(self._added))
+        deletions = self.complete()
+        for scope in gone_since:
+            if self.spec.parent is not None:
+                deletions.append((self.spec.parent.name, self.spec.parent_key(scope)))
+            deletions.extend(self._children_rows(scope, self._children.pop(scope, EMPTY)))
+            self._children_changed.pop(scope, None)
+        self.gone.extend(gone_since)
+        return deletions
+
+    def forget(self, scope: Scope) -> list[Deletion]:
+        """`scope` is gone, as a read of its own found (a group's detail call answered 404): its row and children are
+        deleted now, and the scan under way no longer counts it as met."""
+        position = self._find(scope)
+        if position is not None:
+            self._met[position >> 3] &= ~(1 << (position & 7)) & 0xFF
+            self._forgotten.add(scope)
+        elif scope in self._added:
+            self._added = self._array(added for added in self._added if added != scope)
+            self._added_chunks, self._added_saved = [], 0  # rewritten whole at the next checkpoint
+        else:
+            return []
+        deletions = [(self.spec.parent.name, self.spec.parent_key(scope))] if self.spec.parent is not None else []
+        children = self._children.pop(scope, EMPTY)
+        if children:
+            self._children_changed[scope] = EMPTY
+        return deletions + self._children_rows(scope, children)
+
+    def children_of(self, scope: Scope) -> frozenset[int]:
+        """The children `scope` held when last read (empty when none, or never read)."""
+        return self._children.get(scope, EMPTY)
 
     def drop_child(self, children: set[int]) -> list[Deletion]:
         """`children` are gone from Egnyte altogether (deleted users): out of every scope that holds them, at once,

@@ -25,7 +25,21 @@ from egnyte_async.catalog import stream_named
 from egnyte_async.client import EgnyteClient
 from egnyte_async.clock import SYSTEM_CLOCK, Clock
 from egnyte_async.errors import EgnyteError, QuotaExhaustedError
-from egnyte_async.items import Completed, Failed, Finished, Item, Kept, Mark, Refreshed, Rows, Stopped, unknown_item
+from egnyte_async.items import (
+    Completed,
+    Failed,
+    Finished,
+    Gone,
+    Item,
+    Kept,
+    ListingsOver,
+    Mark,
+    Present,
+    Refreshed,
+    Rows,
+    Stopped,
+    unknown_item,
+)
 from egnyte_async.ledger import ledgers_from_state
 from egnyte_async.limits import LimitPolicy
 from egnyte_async.log import Log
@@ -33,7 +47,11 @@ from egnyte_async.progress import StreamProgress, duration
 from egnyte_async.settings import Settings
 from egnyte_async.state import StreamState, SyncState
 from egnyte_async.streams.base import Stream
+from egnyte_async.streams.bookmarks import NAME as BOOKMARKS
 from egnyte_async.streams.context import StreamContext
+from egnyte_async.streams.groups import NAME as GROUPS
+from egnyte_async.streams.phases import ListingsBarrier
+from egnyte_async.streams.roster import Roster
 
 
 class Operations(Protocol):
@@ -124,9 +142,7 @@ class Sync:
         if window.allotted is not None:
             self.limits.remember_quota(window.allotted)
         self.budget = RequestBudget(self.limits.quota, settings.sync_frequency_hours, window, self.started_at)
-        self.streams: tuple[Stream[Any], ...] = tuple(
-            stream_named(name) for name in self.state.streams_to_sync(settings.streams)
-        )
+        self.streams: tuple[Stream[Any], ...] = tuple(stream_named(name) for name in settings.streams)
         #: Each stream's state as last written: read from the saved state, then advanced by the drain loop.
         self.positions: dict[str, StreamState] = {
             stream.name: stream.read_state(self.state.part(stream.name), log) for stream in self.streams
@@ -143,18 +159,19 @@ class Sync:
         self._rows_since_checkpoint = 0
         self._chars_since_checkpoint = 0
         self._queue_room = TextBudget(tuning.queue_chars)
+        #: Streams that fan out after their listing (see streams/phases.py); with none, no stream waits.
+        self._fans_out = any(name in (GROUPS, BOOKMARKS) for name in settings.streams)
+        #: The last sync never got to its fan-outs: this one only finishes the listings under way.
+        self.resume_listings_only = self._fans_out and self.state.fan_outs_pending
+        self._barrier = ListingsBarrier(stream.name for stream in self.streams)
+        #: A listing stopped (quota) before the fan-outs began; the drain has written every listing's batches.
+        self._listing_cut = False
+        self._fan_outs_reached = False
 
     # ---- the writing side: this thread -------------------------------------------------------------------------
     def run(self) -> SyncReport:
         started = self._started = self._last_checkpoint = self._last_progress = self.clock.monotonic()
         failure: Failed | None = None
-        syncing = [stream.name for stream in self.streams]
-        waiting = [name for name in self.settings.streams if name not in syncing]
-        if waiting:
-            self.log.info(
-                f"{', '.join(waiting)}: already synced in this round; this sync finishes {', '.join(syncing)} "
-                "first (the previous sync stopped before they were done)"
-            )
         with start_blocking_portal(backend="asyncio") as portal:
             send, receive = anyio.create_memory_object_stream[Item](max_buffer_size=self.tuning.queue_pages)
             future = portal.start_task_soon(self._fetch_all, send)
@@ -221,7 +238,6 @@ class Sync:
             case Finished(stream=name):
                 self.report.finished.append(name)
                 self.report.progress[name].finished = True
-                self.state.finish(name)
                 self.log.info(f"{name}: done, {self.report.progress[name].row_count} rows")
                 self._checkpoint()
             case Stopped(stream=name, reason=reason, reset_after=reset_after):
@@ -230,6 +246,9 @@ class Sync:
                     self.report.quota_resets_at = datetime.fromtimestamp(
                         self.started_at.timestamp() + reset_after, timezone.utc
                     )
+            case ListingsOver():
+                self._fan_outs_reached = True
+                self._checkpoint()
             case Failed():
                 return item
             case _:
@@ -241,8 +260,8 @@ class Sync:
         ledger = self.ledgers[stream]
         for mark in marks:
             match mark:
-                case Refreshed(scope=scope, children=children):
-                    deletions = ledger.refresh(scope, children)
+                case Refreshed(scope=scope, children=children, meets=meets):
+                    deletions = ledger.refresh(scope, children, meets)
                 case Kept(scope=scope):
                     ledger.keep(scope)
                     deletions = []
@@ -256,6 +275,16 @@ class Sync:
                     deletions = []
                 case Completed():
                     deletions = ledger.complete() + self._cascade(stream)
+                case Present(scopes=scopes) if ledger.last_scan_count() and not scopes:
+                    self.log.warning(
+                        f"{stream}: the users scan listed no user, after {ledger.last_scan_count()} users held "
+                        "records; nothing is marked deleted on an empty listing's word"
+                    )
+                    deletions = []
+                case Present(scopes=scopes):
+                    deletions = ledger.retain(scopes)
+                case Gone(scope=scope):
+                    deletions = ledger.forget(scope)
                 case _:
                     unknown_item(mark)
             self._delete(deletions)
@@ -279,7 +308,8 @@ class Sync:
 
     def _checkpoint(self) -> None:
         ledgers = {name: ledger.to_state() for name, ledger in self.ledgers.items()}
-        self.operations.checkpoint(self.state.to_dict(self.budget.window.to_state(), ledgers))
+        pending = self._fans_out and (self._listing_cut or not self._fan_outs_reached)
+        self.operations.checkpoint(self.state.to_dict(self.budget.window.to_state(), ledgers, pending))
         self.report.checkpoints += 1
         self._rows_since_checkpoint = self._chars_since_checkpoint = 0
         self._last_checkpoint = self.clock.monotonic()
@@ -300,7 +330,24 @@ class Sync:
         async with send, client:
             self._client = client
             window = self.tuning.read_ahead_pages or 2 * settings.max_concurrent_requests
-            ctx = StreamContext(client, self.log, settings, self.started_at, window, self.ledgers)
+            enabled = settings.streams
+            roster = Roster(keep_users=BOOKMARKS in enabled, keep_groups=GROUPS in enabled)
+            ctx = StreamContext(
+                client,
+                self.log,
+                settings,
+                self.started_at,
+                window,
+                self.ledgers,
+                self._barrier,
+                roster,
+                self.resume_listings_only,
+            )
+            if self.resume_listings_only:
+                self.log.info(
+                    "the last sync ended before its listings were over, so its fan-outs (group members, bookmarks) "
+                    "had no turn: this sync finishes the listings under way, starts no new one, and then fans out"
+                )
             if self.tuning.preflight:
                 try:
                     await client.get("/pubapi/v1/userinfo", parse=_object, what="checking the token (userinfo)")
@@ -314,8 +361,22 @@ class Sync:
             async with anyio.create_task_group() as group:
                 for stream in self.streams:
                     group.start_soon(self._fetch_stream, ctx, stream, send.clone())
+                group.start_soon(self._tell_listings_over, send.clone())
+
+    async def _tell_listings_over(self, send: MemoryObjectSendStream[Item]) -> None:
+        """Queues `ListingsOver` behind every listing's batches: each stream sends them before it waits."""
+        async with send:
+            await self._barrier.opened()
+            await send.send(ListingsOver())
 
     async def _fetch_stream(self, ctx: StreamContext, stream: Stream[Any], send: MemoryObjectSendStream[Item]) -> None:
+        name = stream.name
+        try:
+            await self._produce(ctx, stream, send)
+        finally:
+            ctx.barrier.listing_over(name)  # whatever the end: no stream waits for this one's listing
+
+    async def _produce(self, ctx: StreamContext, stream: Stream[Any], send: MemoryObjectSendStream[Item]) -> None:
         name = stream.name
         async with send:
             state = self.positions[name]
@@ -325,6 +386,7 @@ class Sync:
                     await self._queue_room.take(batch.size)
                     await send.send(Rows(name, batch))
             except QuotaExhaustedError as error:
+                self._listing_cut = self._listing_cut or not ctx.barrier.is_open
                 await send.send(Stopped(name, str(error), error.reset_after))
             except anyio.get_cancelled_exc_class():
                 raise

@@ -1,19 +1,20 @@
-"""The state Fivetran keeps between syncs: each stream's own part, the day's request count and the round.
+"""The state Fivetran keeps between syncs: each stream's own part, the day's request count and the ledgers.
 
     {"version": 1,
      "tenant": "acme.egnyte.com",
      "streams": {"users": {"scan": {"index": 201, "tail": [...]}}, "notes": {"cursor": "...", ...}, ...},
      "quota": {"window_started": "2026-11-28T00:00:00Z", "window_ends": "2026-11-29T00:00:00Z", "calls": 412,
                "allotted": 1000},
-     "round_done": ["users", "notes"],
      "ledgers": {"users": {...}, "groups": {...}, "bookmarks": {...}}}
 
 What a stream's part means is the stream's business: each stream reads its part into a typed object (a
 `StreamState`) and writes it back; this module only keeps the parts apart. An empty part means "start a fresh
-scan". `round_done` lists the streams that finished a scan in the current round: a sync works only on the
-others, and once every enabled stream is done a new round starts. So when the day's quota cannot cover the
-tenant, the streams already read do not start over and eat the budget that the unfinished ones need: successive
-syncs finish the tenant. Nothing secret is ever stored here.
+scan". Every sync runs every enabled stream, each from its own part: the cheap listings first, then the costly
+fan-outs from where the last sync left them (streams/phases.py). The previous release's `round_done` (streams
+that waited for the others to finish a round) is read as nothing: no stream waits now. Nothing secret is ever
+stored here. `fan_outs_pending` says that the last sync ended before its listings were all over (the quota, a
+kill): the next one then only finishes the listings under way and starts no new one, so that the fan-outs get their
+turn even when a sync cannot hold both.
 
 Every part is checked as it is read: a part that is not what this release writes (a hand-edited state, a bug of an
 earlier release) restarts that part, with a warning naming the stream and the part; it never fails the sync and is
@@ -128,17 +129,18 @@ class SyncState:
         self,
         streams: dict[str, dict[str, Any]],
         quota: Any,
-        round_done: set[str] | None = None,
         tenant: str = "",
         ledgers: Any = None,
+        fan_outs_pending: bool = False,
     ) -> None:
         self.tenant = tenant
+        #: The last sync ended (stopped, killed) before its listings were all over: the fan-outs had no turn.
+        self.fan_outs_pending = fan_outs_pending
         #: The streams' ledgers as saved, for `ledger.ledgers_from_state` to read (and to judge).
         self.ledgers = ledgers
         self.streams = streams
         #: The quota part as saved, for `budget.QuotaWindow.from_state` to read (and to judge).
         self.quota = quota
-        self.round_done = round_done or set()
 
     @classmethod
     def load(cls, state: Any, names: Iterable[str], log: Log, tenant: str = "") -> SyncState:
@@ -165,13 +167,7 @@ class SyncState:
                 streams[name] = copy.deepcopy(part)
             elif part is not None:
                 report_unreadable(log, name, "state of this stream", part, "the stream starts afresh")
-        done = saved.get("round_done")
-        round_done: set[str] = set()
-        if isinstance(done, list) and all(type(name) is str for name in done):
-            round_done = {name for name in done if name in known}
-        elif done is not None:
-            report_unreadable(log, "state", "'round_done'", done, "a new round of every enabled stream starts")
-        return cls(streams, saved.get("quota"), round_done, tenant, saved.get("ledgers"))
+        return cls(streams, saved.get("quota"), tenant, saved.get("ledgers"), saved.get("fan_outs_pending") is True)
 
     def part(self, stream: str) -> dict[str, Any]:
         """The saved part of `stream` (a copy), for the stream to read."""
@@ -180,25 +176,17 @@ class SyncState:
     def advance(self, stream: str, position: StreamState) -> None:
         self.streams[stream] = position.to_state()
 
-    def streams_to_sync(self, enabled: tuple[str, ...]) -> tuple[str, ...]:
-        """The enabled streams not yet done in this round; all of them (a new round) when every one is done."""
-        pending = tuple(name for name in enabled if name not in self.round_done)
-        if pending:
-            return pending
-        self.round_done.clear()
-        return enabled
-
-    def finish(self, stream: str) -> None:
-        self.round_done.add(stream)
-
-    def to_dict(self, quota: dict[str, Any], ledgers: dict[str, Any] | None = None) -> dict[str, Any]:
-        saved = {
+    def to_dict(
+        self, quota: dict[str, Any], ledgers: dict[str, Any] | None = None, fan_outs_pending: bool = False
+    ) -> dict[str, Any]:
+        saved: dict[str, Any] = {
             "version": STATE_VERSION,
             "tenant": self.tenant,
             "streams": copy.deepcopy(self.streams),
             "quota": quota,
-            "round_done": sorted(self.round_done),
         }
         if ledgers:
             saved["ledgers"] = ledgers
+        if fan_outs_pending:
+            saved["fan_outs_pending"] = True
         return saved

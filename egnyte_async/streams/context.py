@@ -13,6 +13,8 @@ from egnyte_async.log import Log
 from egnyte_async.mapping import RecordError, Row, cap_long_values
 from egnyte_async.schema import Table
 from egnyte_async.settings import Settings
+from egnyte_async.streams.phases import ListingsBarrier
+from egnyte_async.streams.roster import Roster
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,12 @@ class StreamContext:
     #: The drain's ledgers, by stream, for a producer to read what the last complete scan met (`Ledger.knows`);
     #: only the drain thread writes them. Empty: nothing is known, every scope is read.
     ledgers: Mapping[str, Ledger] = field(default_factory=dict)
+    #: Where a stream waits, its listing read, until every stream's listing is over (see streams/phases.py).
+    barrier: ListingsBarrier = field(default_factory=lambda: ListingsBarrier(()))
+    #: What this sync's users scan told the fan-outs (see streams/roster.py).
+    roster: Roster = field(default_factory=Roster)
+    #: The last sync never got to its fan-outs: a listing with no scan under way starts none this sync.
+    resume_listings_only: bool = False
 
     @property
     def page_size(self) -> int:

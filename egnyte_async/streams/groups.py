@@ -1,41 +1,40 @@
-"""groups and group_members: the SCIM group listing, plus one detail call per group for its members.
+"""groups and group_members: the SCIM group listing every sync, then members from the users or one call per group.
 
-Members are only in `GET /pubapi/v2/groups/{id}`, so each group costs a call. The detail calls of a page run
-concurrently, and the position advances group by group: a sync stopped by the quota loses at most the groups in
-flight, not a whole page of detail calls.
+The listing (a call per 100 groups) runs with the other listings, before any fan-out (streams/phases.py): every
+sync writes every group's row (its member count as last read) and finds the groups deleted since. Members are
+then read in the fan-out: from the users listing, at no call, when it carries each user's groups and this sync's
+users scan read it whole (streams/roster.py); otherwise from `GET /pubapi/v2/groups/{id}`, one call per group.
 
-Groups have no timestamps, so nothing tells whose members changed. A group is detailed when the ledger does not
-know it (new: at once), and otherwise once in every `membership_refresh_hours`, spread evenly over the syncs of
-that period: the period holds `slots = round(membership_refresh_hours / sync_frequency_hours)` syncs (a *tick* is
-one `sync_frequency_hours` of UTC time), and a group is due in the ticks where `tick % slots` is its slot, a
-stable hash of its id. Since a scan details the groups due in every tick since the previous scan began (a whole
-period's worth at most), a sync that is late or skipped costs no group its turn. A group not due is `Kept`: its
-memberships stay live as synced, and its `groups` row is not written (its member count is only known from the
-detail call; a renamed group shows its new name when it is next detailed).
+Groups have no timestamps, so nothing tells whose members changed. Detail calls go first to the groups never read
+(new: at once), then to those due for the refresh every `membership_refresh_hours`, spread evenly over the syncs of
+that period (streams/turns.py). They form a *pass*, which may span syncs when the quota is short: the state keeps
+the groups read in it, so a sync stopped by the quota loses at most the calls in flight, and the next one reads
+only the others. A group not read keeps its memberships as synced.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from egnyte_async.errors import InvalidBodyError, NotFoundError
-from egnyte_async.items import Batch, Completed, Kept, Mark, Refreshed
+from egnyte_async.items import Batch, Completed, Gone, Kept, Mark, Refreshed
+from egnyte_async.keysets import decode_str_set, encode_str_set
 from egnyte_async.ledger import Ledger, LedgerSpec
 from egnyte_async.log import Log
 from egnyte_async.mapping import RecordError, Row, cap_long_values, map_group, map_group_members
 from egnyte_async.ordered import ordered_map
-from egnyte_async.pagination import Position, Scanner, unprocessed
+from egnyte_async.pagination import Position, Scanner
 from egnyte_async.schema import Table
-from egnyte_async.state import read_id, report_unreadable
+from egnyte_async.state import report_unreadable
 from egnyte_async.streams.base import Stream
 from egnyte_async.streams.context import StreamContext
+from egnyte_async.streams.passes import DoneSoFar, decode_done, encode_done
 from egnyte_async.streams.scan_state import read_scan
 from egnyte_async.streams.scim import FIRST_INDEX, scim_listing
+from egnyte_async.streams.turns import due_between, refresh_slots, tick_of
 
 NAME = "groups"
 GROUPS = Table("groups", ("id",), {"id": "STRING", "display_name": "STRING", "member_count": "LONG", "extra": "JSON"})
@@ -48,32 +47,34 @@ GROUP_MEMBERS = Table(
 
 @dataclass(frozen=True)
 class GroupsState:
-    """The scan under way (None: the next sync starts a new one) and, inside its page, the last group written; then
-    the tick the scan under way began in (`scan_tick`) and the tick the last scan began in (`previous_tick`): the
-    scan details the groups due in the ticks between them (None: in its own tick only)."""
+    """The group listing under way (None: the next sync starts a new one); the groups listed whose members were
+    never read (`undetailed`); then the detail pass: the tick it began in (None: none under way), the groups read
+    in it so far, and the tick the last complete pass began in (`previous_tick`)."""
 
     scan: Position | None = None
-    after_id: Any = None
-    scan_tick: int | None = None
+    undetailed: frozenset[str] = frozenset()
+    pass_tick: int | None = None
+    done: DoneSoFar[str] = field(default_factory=DoneSoFar)
     previous_tick: int | None = None
 
     def to_state(self) -> dict[str, Any]:
         saved: dict[str, Any] = {}
         if self.scan is not None:
             saved["scan"] = self.scan.to_state()
-            if self.after_id is not None:
-                saved["after_id"] = self.after_id
-            if self.scan_tick is not None:
-                saved["scan_tick"] = self.scan_tick
+        if self.undetailed:
+            saved["undetailed"] = encode_str_set(self.undetailed)
+        if self.pass_tick is not None:
+            saved["pass_tick"] = self.pass_tick
+            saved["done"] = encode_done(self.done, str)
         if self.previous_tick is not None:
             saved["previous_tick"] = self.previous_tick
         return saved
 
     def describe(self) -> str:
-        if self.scan is None:
-            return "starts a new scan"
-        inside = f", after group {self.after_id}" if self.after_id is not None else ""
-        return f"resumes at record {self.scan.index}{inside}"
+        listing = "starts a new listing" if self.scan is None else f"resumes the listing at record {self.scan.index}"
+        if self.pass_tick is None:
+            return listing
+        return f"{listing}; {len(self.done)} group(s) already read in the detail pass under way"
 
 
 def _read_tick(raw: Mapping[str, Any], key: str, log: Log) -> int | None:
@@ -88,43 +89,27 @@ def _read_tick(raw: Mapping[str, Any], key: str, log: Log) -> int | None:
 
 
 def read_state(raw: Mapping[str, Any], log: Log) -> GroupsState:
-    """Also reads the previous layout (`scan` and `after_id` only): its scan resumes detailing only the groups new
-    or due from the sync's own tick."""
+    """Also reads the previous release's layout (`scan`, `after_id`, `scan_tick`: a listing that read each group's
+    members as it went): its listing starts again (a call per 100 groups), and its pass goes on from its tick."""
     previous = _read_tick(raw, "previous_tick", log)
+    undetailed: frozenset[str] = frozenset()
+    if raw.get("undetailed") is not None:
+        try:
+            undetailed = frozenset(decode_str_set(raw["undetailed"]))
+        except ValueError as error:
+            why = "the groups not read yet are read when their turn comes"
+            report_unreadable(log, NAME, "'undetailed'", raw["undetailed"], why, str(error))
+    if "after_id" in raw or "scan_tick" in raw:  # the previous release: its scan read members as it went
+        return GroupsState(None, undetailed, None, DoneSoFar(), previous)
     scan = read_scan(raw, NAME, FIRST_INDEX, log)
-    if scan is None:
-        return GroupsState(previous_tick=previous)
-    after = read_id(raw, "after_id", NAME, log, "the page is read again from its first group")
-    return GroupsState(scan, after, _read_tick(raw, "scan_tick", log), previous)
-
-
-def tick_of(moment: datetime, sync_frequency_hours: float) -> int:
-    """Which `sync_frequency_hours` of UTC time since the epoch `moment` falls in."""
-    return int(moment.timestamp() // (sync_frequency_hours * 3600))
-
-
-def refresh_slots(membership_refresh_hours: int, sync_frequency_hours: float) -> int:
-    """Syncs in a refresh period: each detail a share of the groups, so that every group is detailed once in it."""
-    return max(1, round(membership_refresh_hours / sync_frequency_hours))
-
-
-def group_slot(group_id: str, slots: int) -> int:
-    """The tick of every `slots` a group is due in: a stable hash of its id (not Python's salted hash()), the same
-    in every process."""
-    return zlib.crc32(group_id.encode("utf-8", "surrogatepass")) % slots
-
-
-def refresh_due(group_id: str, slots: int, after_tick: int | None, on_tick: int) -> bool:
-    """Whether a tick in (after_tick, on_tick] is the group's (None, or a clock set back: the tick `on_tick` only).
-    A range of `slots` ticks or more holds every group's; one slot is every sync's, even of a sync in the tick of
-    the one before."""
-    if slots <= 1:
-        return True
-    first = on_tick if after_tick is None or after_tick > on_tick else after_tick + 1
-    if on_tick - first + 1 >= slots:
-        return first <= on_tick
-    due = first + (group_slot(group_id, slots) - first) % slots
-    return due <= on_tick
+    pass_tick = _read_tick(raw, "pass_tick", log)
+    done: DoneSoFar[str] = DoneSoFar()
+    if pass_tick is not None:
+        try:
+            done = decode_done(raw.get("done"), str)
+        except ValueError as error:
+            report_unreadable(log, NAME, "'done'", raw.get("done"), "the pass's groups are read again", str(error))
+    return GroupsState(scan, undetailed, pass_tick, done, previous)
 
 
 def parse_group_detail(body: Any) -> dict[str, Any]:
@@ -156,35 +141,108 @@ def group_rows(group: dict[str, Any], detail: dict[str, Any], log: Log) -> list[
     return rows
 
 
+def listing_row(group: dict[str, Any], members: int | None, log: Log) -> Row:
+    """A group's row from its listing item, with its member count as last read (None: never read)."""
+    row = map_group(group, warn=log.warning)
+    row["member_count"] = members
+    return cap_long_values(GROUPS, row, log.warning)
+
+
 async def produce(ctx: StreamContext, state: GroupsState) -> AsyncIterator[Batch]:
     listing = scim_listing(NAME, "/pubapi/v2/groups", ctx.page_size)
     scanner = Scanner(ctx.client, listing, ctx.window, ctx.log)
-    last_done = state.after_id
+    ledger: Ledger | None = ctx.ledgers.get(NAME)
+    listed: dict[str, dict[str, Any]] = {}
+    # Groups read in the pass under way are read, whatever a state saved before its end still says.
+    undetailed = set(state.undetailed) - (state.done.as_set() if state.pass_tick is not None else set())
+    whole = state.scan is None  # the listing read from its first page in this sync
+    scan = state.scan
+    # The last sync never got to the fan-outs: no new listing this sync, so that they get their turn.
+    skip = whole and ctx.resume_listings_only
+    whole = whole and not skip
+    if not skip:
+        async for page in scanner.pages(state.scan or Position(FIRST_INDEX)):
+            rows: list[tuple[str, Row]] = []
+            marks: list[Mark] = []
+            unusable = []
+            for group in page.new_items:
+                scope = group_scope(group)
+                if scope is None:
+                    unusable.append(repr(group.get("id") if isinstance(group, dict) else group)[:100])
+                    continue
+                listed[scope] = group
+                if ledger is None or not ledger.knows(scope):
+                    undetailed.add(scope)
+                members = None if scope in undetailed or ledger is None else len(ledger.children_of(scope))
+                rows.append((GROUPS.name, listing_row(group, members, ctx.log)))
+                marks.append(Kept(scope))
+            if unusable:
+                ctx.log.warning(f"groups: skipped {len(unusable)} group(s) without a usable id: {', '.join(unusable)}")
+            scan = None if page.last else page.after
+            if page.last:
+                marks.append(Completed())
+                if whole:
+                    undetailed &= listed.keys()  # deleted before their members were read
+            after = GroupsState(scan, frozenset(undetailed), state.pass_tick, state.done, state.previous_tick)
+            yield Batch(rows, after, None, tuple(marks))
+    state = GroupsState(scan, frozenset(undetailed), state.pass_tick, state.done, state.previous_tick)
+    await ctx.barrier.fan_out(NAME)
+    complete = whole and scan is None
+    roster = ctx.roster
+    if complete and roster.complete and roster.carries_groups:
+        async for batch in _members_from_users(ctx, state, listed):
+            yield batch
+        return
+    async for batch in _members_from_details(ctx, state, listed, complete):
+        yield batch
+
+
+async def _members_from_users(
+    ctx: StreamContext, state: GroupsState, listed: dict[str, dict[str, Any]]
+) -> AsyncIterator[Batch]:
+    """Every group's members as this sync's users scan carried them: no call, and no group waits its turn."""
+    now_tick = tick_of(ctx.now, ctx.settings.sync_frequency_hours)
+    after = GroupsState(state.scan, frozenset(), None, DoneSoFar(), now_tick)
+    for scope, group in listed.items():
+        members = ctx.roster.member_records(scope)
+        try:
+            rows = group_rows(group, {"id": group.get("id"), "members": members}, ctx.log)
+        except RecordError as error:
+            ctx.log.warning(f"groups: skipped a group that cannot be stored: {error}")
+            continue
+        users = frozenset(row["user_id"] for table, row in rows if table == GROUP_MEMBERS.name)
+        yield Batch(rows, after, None, (Refreshed(scope, users, meets=False),))
+    ctx.log.info(
+        f"groups: the members of {len(listed)} group(s) come from Egnyte's users listing, which carries each user's "
+        "groups: no detail call"
+    )
+    yield Batch([], after)
+
+
+async def _members_from_details(
+    ctx: StreamContext, state: GroupsState, listed: dict[str, dict[str, Any]], complete: bool
+) -> AsyncIterator[Batch]:
+    """The detail pass: new groups first, then those due for the refresh, those read in the pass excepted. It ends
+    when every group due is read, on a listing read whole in this sync (else some groups due were not seen)."""
     settings = ctx.settings
     slots = refresh_slots(settings.membership_refresh_hours, settings.sync_frequency_hours)
-    now_tick = tick_of(ctx.now, settings.sync_frequency_hours)
-    # A new scan begins in this tick; a resumed one keeps its own (this tick when it was saved without one).
-    scan_tick = state.scan_tick if state.scan is not None and state.scan_tick is not None else now_tick
-    ledger: Ledger | None = ctx.ledgers.get(NAME)
-    counts = {"new": 0, "due": 0, "kept": 0}
+    pass_tick = state.pass_tick if state.pass_tick is not None else tick_of(ctx.now, settings.sync_frequency_hours)
+    done = state.done if state.pass_tick is not None else DoneSoFar[str]()
+    read = done.as_set()
+    # New groups first: those listed in this sync, then any listed by an earlier sync that stopped before it read them.
+    fresh = [scope for scope in listed if scope in state.undetailed and scope not in read]
+    fresh += sorted(state.undetailed - listed.keys() - read)
+    due = sorted(
+        scope
+        for scope in listed
+        if scope not in state.undetailed
+        and scope not in read
+        and due_between(scope, slots, state.previous_tick, pass_tick)
+    )
+    not_due = len(listed.keys() - state.undetailed - read) - len(due)
 
-    def needs_detail(group: dict[str, Any]) -> bool:
-        scope = group_scope(group)
-        if scope is None or ledger is None or not ledger.knows(scope):
-            counts["new"] += 1
-            return True
-        if refresh_due(scope, slots, state.previous_tick, scan_tick):
-            counts["due"] += 1
-            return True
-        counts["kept"] += 1
-        return False
-
-    async def detail(group: dict[str, Any]) -> dict[str, Any] | Kept | None:
-        group_id = group.get("id")
-        if not needs_detail(group):
-            scope = group_scope(group)
-            assert scope is not None
-            return Kept(scope)
+    async def detail(scope: str) -> dict[str, Any] | None:
+        group_id = listed.get(scope, {"id": scope}).get("id")
         try:
             return await ctx.client.get(
                 f"/pubapi/v2/groups/{quote(str(group_id), safe='')}",
@@ -192,47 +250,38 @@ async def produce(ctx: StreamContext, state: GroupsState) -> AsyncIterator[Batch
                 what=f"members of group {group_id}",
             )
         except NotFoundError:
-            ctx.log.warning(f"groups: group {group_id} was deleted while the sync ran; it is not stored")
+            ctx.log.warning(f"groups: group {group_id} was deleted since it was listed; it is marked deleted")
             return None
 
-    def checkpoint(position: Position | None, after_id: Any) -> GroupsState:
-        return GroupsState(position, after_id, scan_tick, state.previous_tick)
-
+    undetailed = state.undetailed
+    read_now = 0
+    total = len(read) + len(fresh) + len(due)  # the groups of the pass: read before, and to read now
     try:
-        async for page in scanner.pages(state.scan or Position(FIRST_INDEX)):
-            items = [group for group in page.items if usable_id(group.get("id"))]
-            if len(items) < len(page.items):
-                odd = ", ".join(repr(group.get("id"))[:100] for group in page.items if not usable_id(group.get("id")))
-                ctx.log.warning(f"groups: skipped {len(page.items) - len(items)} group(s) without a usable id: {odd}")
-            items = unprocessed(items, page.start.tail, last_done)
-            last_done = None
-            async for group, body in ordered_map(items, detail, ctx.fan_out):
-                if body is None:
-                    continue
-                if isinstance(body, Kept):
-                    # Not due: its memberships stay as synced, and its row too (the count is the detail's).
-                    yield Batch([], checkpoint(page.start, group["id"]), page.total, (body,), page.passed_at(group))
-                    continue
+        async for scope, body in ordered_map([*fresh, *due], detail, ctx.fan_out):
+            done = done.with_done(scope)
+            read_now += 1
+            rows: list[tuple[str, Row]] = []
+            marks: tuple[Mark, ...] = (Gone(scope),)
+            if body is not None:
+                marks = ()
                 try:
-                    rows = group_rows(group, body, ctx.log)
+                    rows = group_rows(listed.get(scope, {"id": scope}), body, ctx.log)
                 except RecordError as error:
                     ctx.log.warning(f"groups: skipped a group that cannot be stored: {error}")
-                    continue
-                group_id = rows[0][1]["id"]
-                members = frozenset(row["user_id"] for table, row in rows if table == GROUP_MEMBERS.name)
-                marks: tuple[Mark, ...] = (Refreshed(group_id, members),)
-                yield Batch(rows, checkpoint(page.start, group["id"]), page.total, marks, page.passed_at(group))
-            if not page.last:
-                yield Batch([], checkpoint(page.after, None), page.total, (), page.passed)
-                continue
-            after = GroupsState(None, None, None, scan_tick)
-            yield Batch([], after, page.total, (Completed(),), page.passed)
+                else:
+                    members = frozenset(row["user_id"] for table, row in rows if table == GROUP_MEMBERS.name)
+                    marks = (Refreshed(scope, members, meets=False),)
+            after = GroupsState(state.scan, undetailed, pass_tick, done, state.previous_tick)
+            yield Batch(rows, after, total, marks, len(done))
+        if complete:
+            left = frozenset(undetailed - done.as_set())
+            yield Batch([], GroupsState(state.scan, left, None, DoneSoFar(), pass_tick))
     finally:
-        if counts["kept"]:
+        if read_now or not_due:
             ctx.log.info(
-                f"groups: detailed {counts['new'] + counts['due']} group(s) ({counts['new']} new, {counts['due']} due "
-                f"for the refresh every {settings.membership_refresh_hours} h); {counts['kept']} group(s) not due "
-                "were not detailed (their memberships stay as synced)"
+                f"groups: read the members of {read_now} group(s) ({len(fresh)} new, {len(due)} due for the refresh "
+                f"every {settings.membership_refresh_hours} h, some may wait for the next sync); {not_due} group(s) "
+                "not due were not read (their memberships stay as synced)"
             )
 
 

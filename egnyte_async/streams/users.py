@@ -1,4 +1,5 @@
-"""users: a full SCIM scan every sync (Egnyte has no modified-since filter), resumable page by page."""
+"""users: a full SCIM scan every sync (Egnyte has no modified-since filter), resumable page by page; it runs before
+any fan-out and tells them what they need (streams/roster.py)."""
 
 from __future__ import annotations
 
@@ -55,25 +56,20 @@ def read_state(raw: Mapping[str, Any], log: Log) -> ScanState:
     return ScanState(read_scan(raw, NAME, FIRST_INDEX, log))
 
 
-def carries_groups(users: list[Any]) -> bool:
-    """Whether the users listing gives each user's groups (`groups: [{displayName, value}]`, as Egnyte's Go SDK reads
-    a user; UNSURE whether the list response has it)."""
-    return any(isinstance(user, dict) and isinstance(user.get("groups"), list) for user in users)
-
-
 async def produce(ctx: StreamContext, state: ScanState) -> AsyncIterator[Batch]:
+    """Also fills the sync's roster (streams/roster.py) for the fan-outs that follow: whom to act as for bookmarks,
+    and each group's members when the listing carries them."""
+    if state.scan is None and ctx.resume_listings_only:
+        return
     scanner = Scanner(ctx.client, users_listing(ctx.page_size), ctx.window, ctx.log)
-    told = False
+    if state.scan is None:
+        ctx.roster.begin()
     async for page in scanner.pages(state.start(FIRST_INDEX)):
-        if not told and carries_groups(page.new_items):
-            told = True
-            ctx.log.info(
-                "users: Egnyte's users listing carries each user's groups; group memberships are still read from "
-                "each group's detail call (at least once in membership_refresh_hours), not from the users listing"
-            )
+        ctx.roster.add(page.new_items)
         rows = map_records(USERS, page.new_items, map_user, ctx.log)
         marks: list[Mark] = [Refreshed(row["id"]) for _, row in rows]
         if page.last:
+            ctx.roster.finish()
             marks.append(Completed())
         yield Batch(rows, ScanState(None if page.last else page.after), page.total, tuple(marks), page.passed)
 

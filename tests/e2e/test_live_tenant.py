@@ -79,7 +79,7 @@ def test_a_group_deleted_between_the_listing_and_its_detail_is_reported_and_skip
     log = RecordingLog()
     report = run(deleting, None, operations, time, log=log, streams=("groups",), max_records_per_page=10)
     assert report.finished == ["groups"]
-    assert any(doomed["id"] in text and "deleted while the sync ran" in text for text in log.texts("warning"))
+    assert any(doomed["id"] in text and "deleted since it was listed" in text for text in log.texts("warning"))
     groups = operations.table("groups")
     assert (doomed["id"],) not in groups
     assert set(groups) == {(group["id"],) for group in tenant.iter_groups()}

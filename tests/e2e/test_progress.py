@@ -12,7 +12,7 @@ from tests.logs import RecordingLog
 
 TENANT = {"users": 3000, "groups": 4, "members_per_group": 5, "notes": 20, "bookmarks_per_user": 1}
 LINE = re.compile(
-    r"bookmarks: ([\d,]+) of ([\d,]+) users' bookmarks listed \((\d+)%\), ([\d.]+)/s, about (\d+) (s|min) left"
+    r"bookmarks: ([\d,]+) of ([\d,]+) users' bookmarks checked \((\d+)%\), ([\d.]+)/s, about (\d+) (s|min) left"
 )
 
 
