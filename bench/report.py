@@ -138,9 +138,7 @@ def write_reports(
         "",
     ])  # fmt: skip
     (out / "results.md").write_text(text)
-    _write_json(
-        out, plan, when, seconds, context, results=results, checks=[check.to_dict() for check in checks]
-    )
+    _write_json(out, plan, when, seconds, context, results=results, checks=[check.to_dict() for check in checks])
     return text
 
 

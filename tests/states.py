@@ -23,3 +23,17 @@ PREVIOUS_RELEASE: dict[str, dict] = {
     },
 }
 
+
+#: Group and bookmark parts as the release before this layout wrote them: a scan that read each group's members
+#: (and each user's bookmarks) as it went, with the ticks and instants of incremental reads.
+LAST_RELEASE: dict[str, dict] = {
+    "groups": {"scan": {"index": 3, "tail": ["g-1", "g-2"]}, "after_id": "g-2", "scan_tick": 123, "previous_tick": 122},
+    "bookmarks": {
+        "scan": {"index": 101, "tail": [5, 6]},
+        "after_user_id": 6,
+        "offset_base": 0,
+        "page_cap": {"cap": None, "longest_end": 0, "echoes_index": True},
+        "scan_started": "2026-11-28T08:00:00.000Z",
+        "previous_scan_started": "2026-11-27T08:00:00.000Z",
+    },
+}

@@ -220,9 +220,7 @@ def test_odd_records_go_through_the_real_sdk_core_into_duckdb(tmp_path, monkeypa
     monkeypatch.setattr(
         connector,
         "Sync",
-        functools.partial(
-            Sync, transport=TimeoutASGITransport(odd, time), now=SANDBOX_NOW, clock=time
-        ),
+        functools.partial(Sync, transport=TimeoutASGITransport(odd, time), now=SANDBOX_NOW, clock=time),
     )
     configuration = {
         "domain": "sandbox",

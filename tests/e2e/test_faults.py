@@ -272,9 +272,7 @@ async def test_the_timeout_transport_raises_read_timeout_for_a_stalled_request()
         domain="sandbox", base_url="http://sandbox.local", api_token="sandbox-token", request_timeout_seconds=7.0
     )
     transport = TimeoutASGITransport(app, time)
-    client = EgnyteClient(
-        options, RequestBudget(100, 24, QuotaWindow(now), now), transport=transport, clock=time
-    )
+    client = EgnyteClient(options, RequestBudget(100, 24, QuotaWindow(now), now), transport=transport, clock=time)
     async with client:
         body = await client.get("/pubapi/v1/userinfo", parse=dict, what="userinfo")
     assert body["username"] == "admin"

@@ -62,14 +62,32 @@ def test_over_a_period_every_group_is_read_once_a_share_each_sync_and_removals_l
     assert_matches(operations.table, expected_rows(tenant, time.wall(), streams=STREAMS), tables=("group_members",))
 
 
-def test_users_carrying_their_groups_are_told_and_memberships_still_come_from_the_groups():
+def test_users_carrying_their_groups_give_every_membership_without_a_detail_call():
     time = VirtualTime()
     app = sandbox_app(time, TENANT, wall_clock=time.wall, users_carry_groups=True)
-    tenant = app.state.sandbox.tenant
+    sandbox, tenant = app.state.sandbox, app.state.sandbox.tenant
     assert any(user.get("groups") for user in tenant.users_page(0, 60))
     operations, log = RecordingOperations(), RecordingLog()
     run(app, None, operations, time, now=time.wall(), log=log, **SETTINGS)
-    assert any("users listing carries each user's groups" in text for text in log.texts("info"))
+    assert detailed(app) == []
+    assert any("come from Egnyte's users listing" in text for text in log.texts("info"))
+    assert_matches(
+        operations.table,
+        expected_rows(tenant, time.wall(), streams=STREAMS),
+        tables=("users", "groups", "group_members"),
+    )
+
+    # A member removed, another restored, a group added: every sync has them all, still without a detail call.
+    removed = sorted(memberships(tenant))[0]
+    tenant.remove_member(*removed)
+    new_group = tenant.add_group()
+    assert new_group is not None
+    sandbox.reset_stats()
+    time.advance(4 * HOUR_S)
+    report = run(app, operations.last_state, operations, time, now=time.wall(), **SETTINGS)
+    assert detailed(app) == []
+    assert operations.deleted("group_members") == {removed}
+    assert report.requests <= 2 + 60 // 20 + 24 // 20 + 2  # the token, the users' pages, the groups' pages
     assert_matches(
         operations.table,
         expected_rows(tenant, time.wall(), streams=STREAMS),

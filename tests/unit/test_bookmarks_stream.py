@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,20 +14,16 @@ import pytest
 import respx
 
 from egnyte_async.errors import PermissionDeniedError
-from egnyte_async.items import Batch, Completed, Kept, Refreshed
+from egnyte_async.items import Batch, Present, Refreshed
 from egnyte_async.ledger import Ledger
-from egnyte_async.pagination import PageCap, Position
+from egnyte_async.pagination import PageCap
 from egnyte_async.settings import Settings
 from egnyte_async.streams.bookmarks import LEDGER as BOOKMARKS_LEDGER
-from egnyte_async.streams.bookmarks import (
-    BookmarksState,
-    Freshness,
-    produce,
-    read_state,
-    refresh_due,
-    refresh_phase,
-)
+from egnyte_async.streams.bookmarks import BookmarksState, Freshness, produce, read_state
 from egnyte_async.streams.context import StreamContext
+from egnyte_async.streams.passes import DoneSoFar
+from egnyte_async.streams.roster import Roster, RosterUser
+from egnyte_async.streams.turns import MAX_TICKS_CAUGHT_UP, due_between, refresh_slots, slot_of, tick_of
 from tests.clients import BASE, NOW, USERS, new_client
 from tests.logs import RecordingLog
 
@@ -90,12 +86,18 @@ class Tenant:
         return [dict(pairs) for pairs in dict.fromkeys(tuple(headers.items()) for headers in self.asked)]
 
 
+def bookmarks_only(client: Any, log: RecordingLog, now: datetime, ledgers: dict, **settings: Any) -> StreamContext:
+    """The stream alone (the users table not synced): it scans the users itself, then lists bookmarks."""
+    chosen = dataclasses.replace(client.settings, streams=("bookmarks",), **settings)
+    return StreamContext(client, log, chosen, now, window=2, ledgers=ledgers, roster=Roster(keep_users=True))
+
+
 async def sync(fake_clock, tenant: Tenant, log: RecordingLog) -> list[Batch]:
     listing = {"startIndex": 1, "totalResults": len(tenant.users), "resources": tenant.users}
     respx.get(USERS).mock(return_value=httpx.Response(200, json=listing))
     respx.get(BOOKMARKS).mock(side_effect=tenant.bookmarks)
     async with new_client(fake_clock) as client:
-        ctx = StreamContext(client, log, client.settings, NOW, window=2)
+        ctx = bookmarks_only(client, log, NOW, {})
         return [batch async for batch in produce(ctx, BookmarksState())]
 
 
@@ -134,7 +136,7 @@ async def test_deactivated_and_deleted_users_listed_first_are_skipped_and_do_not
         "bookmarks: not listed for 1 deactivated user(s) (Egnyte cannot act as them; their bookmarks synced earlier "
         "are kept): long.gone"
     ]
-    assert batches[-1].state.scan is None  # the scan of the users is done
+    assert batches[-1].state.pass_started is None  # the pass is done
 
 
 @pytest.mark.parametrize("inactive", [False, "false", "False", 0])
@@ -186,7 +188,8 @@ async def test_a_403_before_any_success_keeps_the_position_before_that_user(fake
     users = [user(1, "u1"), user(2, "u2"), user(3, "u3")]
     log = RecordingLog()
     batches = await sync(fake_clock, Tenant(users, {"u1": denied}), log)
-    assert [batch.state.after_user_id for batch in batches] == [1002, 1003, None]
+    passes = [batch.state.done.as_set() for batch in batches if batch.state.pass_started is not None]
+    assert passes[-2:] == [{1002}, {1002, 1003}] and all(1001 not in done for done in passes)
     assert set(rows(batches).values()) == {"u2", "u3"}
     assert any("u1" in text for text in log.texts("warning"))
 
@@ -229,8 +232,7 @@ async def test_a_user_named_in_non_ascii_is_acted_as_by_email_or_skipped_with_a_
 
 # ---- whose bookmarks can have changed ---------------------------------------------------------------------------
 
-PREVIOUS_SCAN = "2026-11-27T06:00:00.000Z"
-TODAY = 20_785  # NOW's day since the epoch
+PREVIOUS_PASS = "2026-11-27T06:00:00.000Z"
 
 
 async def incremental_sync(
@@ -241,9 +243,8 @@ async def incremental_sync(
     respx.get(USERS).mock(return_value=httpx.Response(200, json=listing))
     respx.get(BOOKMARKS).mock(side_effect=tenant.bookmarks)
     async with new_client(fake_clock) as client:
-        settings = dataclasses.replace(client.settings, bookmarks_refresh_days=refresh_days)
         ledgers = {"bookmarks": ledger} if ledger is not None else {}
-        ctx = StreamContext(client, log, settings, NOW, window=2, ledgers=ledgers)
+        ctx = bookmarks_only(client, log, NOW, ledgers, bookmarks_refresh_days=refresh_days)
         return [batch async for batch in produce(ctx, state)], tenant, log
 
 
@@ -251,8 +252,13 @@ def marks(batches: list[Batch]) -> list[Any]:
     return [mark for batch in batches for mark in batch.marks]
 
 
+def refresh_due_now(owner: int, days: int, previous: str = PREVIOUS_PASS) -> bool:
+    previous_tick = tick_of(datetime.fromisoformat(previous.replace("Z", "+00:00")), 4)
+    return due_between(str(owner), refresh_slots(days * 24, 4), previous_tick, tick_of(NOW, 4))
+
+
 @respx.mock
-async def test_only_users_new_active_or_without_a_last_active_date_are_asked_the_others_are_kept(fake_clock):
+async def test_only_users_new_active_or_without_a_last_active_date_are_asked_new_ones_first(fake_clock):
     users = [
         {**user(1, "quiet"), "lastActiveDate": "2026-11-20T10:00:00.000+0000"},
         {**user(2, "busy"), "lastActiveDate": "2026-11-27T05:30:00.000+0000"},  # within the hour's margin
@@ -264,44 +270,41 @@ async def test_only_users_new_active_or_without_a_last_active_date_are_asked_the
         {**user(8, "asleep", active=False), "lastActiveDate": "2026-11-28T01:00:00Z"},
     ]
     ledger = Ledger(BOOKMARKS_LEDGER, scopes=[1001, 1002, 1003, 1005, 1006, 1007, 1008])
-    # Neither quiet user is due for the periodic refresh (every 365 days) on the days since the last scan.
-    assert not any(refresh_due(owner, 365, TODAY - 1, TODAY) for owner in (1001, 1006))
-    state = BookmarksState(previous_scan_started=PREVIOUS_SCAN)
+    assert not any(refresh_due_now(owner, 365) for owner in (1001, 1006))  # neither quiet user's turn
+    state = BookmarksState(previous_pass_started=PREVIOUS_PASS)
     batches, tenant, log = await incremental_sync(fake_clock, users, state, ledger)
 
-    assert tenant.acted_as() == ["busy", "never", "newcomer", "dated", "odd"]
+    assert tenant.acted_as() == ["newcomer", "busy", "dated", "never", "odd"]  # new, active, then undated
     assert marks(batches) == [
-        Kept(1001),
-        Refreshed(1002, frozenset({10021, 10022})),
-        Refreshed(1003, frozenset({10031, 10032})),
+        Present(frozenset(range(1001, 1009))),  # every user the scan met, the deactivated too: nobody is gone
         Refreshed(1004, frozenset({10041, 10042})),
+        Refreshed(1002, frozenset({10021, 10022})),
         Refreshed(1005, frozenset({10051, 10052})),
-        Kept(1006),
+        Refreshed(1003, frozenset({10031, 10032})),
         Refreshed(1007, frozenset({10071, 10072})),
-        Kept(1008),  # deactivated: not asked, kept, as before
-        Completed(),
     ]
-    assert batches[-1].state.previous_scan_started == "2026-11-28T00:00:00.000Z"  # this scan's start: NOW
-    assert batches[-1].state.scan is None and batches[-1].state.scan_started is None
-    assert all(batch.state.scan_started == "2026-11-28T00:00:00.000Z" for batch in batches[:-1])
-    assert all(batch.state.previous_scan_started == PREVIOUS_SCAN for batch in batches[:-1])
+    assert batches[-1].state.previous_pass_started == "2026-11-28T00:00:00.000Z"  # this pass's start: NOW
+    assert batches[-1].state.pass_started is None and len(batches[-1].state.done) == 0
+    listing = [batch.state for batch in batches[:-1] if batch.state.pass_started is not None]
+    assert listing and all(state.pass_started == "2026-11-28T00:00:00.000Z" for state in listing)
+    assert all(state.previous_pass_started == PREVIOUS_PASS for state in listing)
     summary = [text for text in log.texts("info") if "asked for the bookmarks of" in text]
     assert summary == [
-        "bookmarks: asked for the bookmarks of 5 user(s) (1 new, 2 without lastActiveDate, 2 active since the last "
-        f"scan began); 2 user(s) not active since {PREVIOUS_SCAN} and not due for the periodic refresh were not asked "
-        "(their bookmarks stay as synced)"
+        "bookmarks: asked for the bookmarks of 5 user(s) (1 new, 2 active since the last pass began, 2 without "
+        f"lastActiveDate); 2 user(s) not active since {PREVIOUS_PASS} and not due for the periodic refresh were not "
+        "asked (their bookmarks stay as synced)"
     ]
     assert not any("gives no lastActiveDate" in text for text in log.texts("info"))  # null is not absent
 
 
 @respx.mock
-async def test_without_a_complete_scan_or_a_ledger_every_user_is_asked(fake_clock):
+async def test_without_a_complete_pass_or_a_ledger_every_user_is_asked(fake_clock):
     users = [{**user(k, f"u{k}"), "lastActiveDate": "2020-01-01T00:00:00Z"} for k in range(1, 4)]
     ledger = Ledger(BOOKMARKS_LEDGER, scopes=[1001, 1002, 1003])
-    _, tenant, _ = await incremental_sync(fake_clock, users, BookmarksState(), ledger)  # no previous scan
+    _, tenant, _ = await incremental_sync(fake_clock, users, BookmarksState(), ledger)  # no previous pass
     assert tenant.acted_as() == ["u1", "u2", "u3"]
     respx.reset()
-    state = BookmarksState(previous_scan_started=PREVIOUS_SCAN)
+    state = BookmarksState(previous_pass_started=PREVIOUS_PASS)
     _, tenant, _ = await incremental_sync(fake_clock, users, state, None)  # the drain's ledger not given
     assert tenant.acted_as() == ["u1", "u2", "u3"]
 
@@ -310,7 +313,7 @@ async def test_without_a_complete_scan_or_a_ledger_every_user_is_asked(fake_cloc
 async def test_a_listing_without_last_active_dates_lists_everyone_and_says_so_once(fake_clock):
     users = [user(k, f"u{k}") for k in range(1, 5)]
     ledger = Ledger(BOOKMARKS_LEDGER, scopes=[1001, 1002, 1003, 1004])
-    state = BookmarksState(previous_scan_started=PREVIOUS_SCAN)
+    state = BookmarksState(previous_pass_started=PREVIOUS_PASS)
     _, tenant, log = await incremental_sync(fake_clock, users, state, ledger)
     assert tenant.acted_as() == ["u1", "u2", "u3", "u4"]
     said = [text for text in log.texts("info") if "gives no lastActiveDate" in text]
@@ -321,99 +324,67 @@ async def test_a_listing_without_last_active_dates_lists_everyone_and_says_so_on
 
 
 @respx.mock
-async def test_a_scan_resumed_from_a_state_without_its_start_completes_without_one(fake_clock):
-    """A scan the previous release began: nothing tells when its first listings were made, so the next scan lists
-    everyone again."""
-    users = [{**user(k, f"u{k}"), "lastActiveDate": "2020-01-01T00:00:00Z"} for k in range(1, 3)]
-    resumed = BookmarksState(scan=Position(1), previous_scan_started=None)
-    batches, _, _ = await incremental_sync(fake_clock, users, resumed, Ledger(BOOKMARKS_LEDGER))
-    assert batches[-1].state.previous_scan_started is None
-    assert "scan_started" not in batches[0].state.to_state()
+async def test_a_pass_under_way_lists_only_the_users_it_has_not_listed_yet(fake_clock):
+    users = [{**user(k, f"u{k}"), "lastActiveDate": "2026-11-27T23:00:00Z"} for k in range(1, 5)]
+    ledger = Ledger(BOOKMARKS_LEDGER, scopes=[1001, 1002, 1003, 1004])
+    under_way = BookmarksState(
+        0, PageCap().to_state(), "2026-11-27T20:00:00.000Z", DoneSoFar.of([1001, 1003]), PREVIOUS_PASS
+    )
+    batches, tenant, _ = await incremental_sync(fake_clock, users, under_way, ledger)
+    assert tenant.acted_as() == ["u2", "u4"]
+    assert batches[-1].state.previous_pass_started == "2026-11-27T20:00:00.000Z"  # the pass's own start
 
 
 @pytest.mark.parametrize("days", [1, 2, 7, 30])
-def test_each_user_is_due_on_exactly_one_day_in_n_and_the_days_are_spread(days):
+def test_each_user_is_due_once_in_a_period_of_passes_and_the_turns_are_spread(days):
     owners = range(12_824_001_000, 12_824_001_000 + 700 * 1024, 1024)
+    slots = refresh_slots(days * 24, 4)
+    first = tick_of(NOW, 4)
     for owner in owners[:50]:
-        due = [day for day in range(TODAY, TODAY + days) if refresh_due(owner, days, day - 1, day)]
+        due = [tick for tick in range(first, first + slots) if due_between(str(owner), slots, tick - 1, tick)]
+        assert due == [tick for tick in range(first, first + slots) if tick % slots == slot_of(str(owner), slots)]
         assert len(due) == 1
-        assert (due[0] + refresh_phase(owner, days)) % days == 0
-    per_day = [sum(refresh_due(owner, days, day - 1, day) for owner in owners) for day in range(TODAY, TODAY + days)]
-    assert sum(per_day) == len(owners)
-    assert max(per_day) <= 1.5 * len(owners) / days + 5
+    per_pass = [sum(due_between(str(o), slots, t - 1, t) for o in owners) for t in range(first, first + slots)]
+    assert sum(per_pass) == len(owners)
+    assert max(per_pass) <= 1.5 * len(owners) / slots + 5
 
 
-def test_the_refresh_counts_every_day_since_the_last_scan():
-    assert NOW.timestamp() // 86_400 == TODAY
-    owner = 12_824_001_555
-    assert not refresh_due(owner, 7, TODAY, TODAY)  # a second scan the same day: nobody is due again
-    assert refresh_due(owner, 7, TODAY - 7, TODAY)  # a week since: everyone is
-    due_day = next(day for day in range(TODAY, TODAY + 7) if refresh_due(owner, 7, day - 1, day))
-    assert refresh_due(owner, 7, due_day - 3, due_day + 2)
-    assert not refresh_due(owner, 7, due_day, due_day + 6)
+def freshness(hours: float, previous: datetime | str | None, known: list[int], days: int = 7) -> Freshness:
+    settings = Settings(domain="acme", base_url=BASE, sync_frequency_hours=hours, bookmarks_refresh_days=days)
+    ctx = SimpleNamespace(settings=settings, now=NOW, ledgers={"bookmarks": Ledger(BOOKMARKS_LEDGER, known)})
+    text = previous.isoformat() if isinstance(previous, datetime) else previous
+    return Freshness.of(ctx, NOW, text)  # type: ignore[arg-type]
 
 
-def test_the_scans_starts_are_saved_and_read_back():
-    state = BookmarksState(Position(41, (1040,)), 1040, 1, PageCap().to_state(), "2026-11-28T00:00:00.000Z",
-                           "2026-11-27T00:00:00.000Z")  # fmt: skip
-    saved = state.to_state()
-    assert saved["scan_started"] == "2026-11-28T00:00:00.000Z"
-    assert saved["previous_scan_started"] == "2026-11-27T00:00:00.000Z"
-    log = RecordingLog()
-    assert read_state(saved, log) == state and log.lines == []
-    assert "active since 2026-11-27T00:00:00.000Z" in state.describe()
-    between = BookmarksState(previous_scan_started="2026-11-27T00:00:00.000Z")
-    assert read_state(between.to_state(), log) == between
+def quiet(owner: int) -> RosterUser:
+    return RosterUser(str(owner), owner, f"u{owner}", f"u{owner}", False, datetime(2020, 1, 1, tzinfo=NOW.tzinfo), True)
 
 
-@pytest.mark.parametrize("key", ["scan_started", "previous_scan_started"])
+@pytest.mark.parametrize("hours", [4, 24, 72])
+def test_a_pass_long_after_the_last_lists_the_last_turns_only_not_everyone(hours):
+    """A pass that begins ten days after the last (a large tenant under a tight quota) lists the share of the last
+    turns, not everyone: the refresh falls behind rather than hold new and active users back."""
+    owners = list(range(12_824_001_000, 12_824_001_000 + 700 * 1024, 1024))
+    late = freshness(hours, NOW - timedelta(days=10), owners)
+    due = {owner for owner in owners if late.why_listed(quiet(owner)) == "refresh"}
+    slots = refresh_slots(7 * 24, hours)
+    turns = {(tick_of(NOW, hours) - k) % slots for k in range(MAX_TICKS_CAUGHT_UP)} if slots > 1 else {0}
+    assert due == {owner for owner in owners if slot_of(str(owner), slots) in turns}
+    same_tick = freshness(hours, NOW, owners)
+    assert not any(same_tick.why_listed(quiet(owner)) for owner in owners)
+
+
+def test_a_last_pass_that_began_after_now_looks_for_activity_from_now():
+    """The clock was set back since the last pass began: users active since now, less the margin, are listed."""
+    ahead = freshness(4, NOW + timedelta(days=3), [1001], days=365)
+    recent = quiet(1001)._replace(last_active=NOW - timedelta(minutes=5))
+    assert ahead.why_listed(recent) == "active"
+
+
+@pytest.mark.parametrize("key", ["pass_started", "previous_pass_started"])
 @pytest.mark.parametrize("garbage", ["yesterday", 1764237600, "0001-01-01T00:00:00Z", ["2026-11-27"]])
-def test_an_unreadable_scan_start_is_reported_and_read_as_none(key, garbage):
+def test_an_unreadable_pass_start_is_reported_and_read_as_none(key, garbage):
     log = RecordingLog()
-    state = read_state({"scan": {"index": 1, "tail": []}, key: garbage}, log)
+    state = read_state({"pass_started": "2026-11-28T00:00:00.000Z", "done": "i1:eNpjAAAAAQAB", key: garbage}, log)
     assert getattr(state, key) is None
     assert [line for line in log.texts("warning") if f"bookmarks: the saved '{key}' is unreadable" in line]
-
-
-@pytest.mark.parametrize(("hours", "days_counted"), [(4, 1), (24, 1), (48, 2), (72, 3)])
-def test_the_refresh_counts_the_days_since_the_last_scan_but_no_more_than_between_two_syncs(hours, days_counted):
-    """A scan that began ten days after the last (a large tenant under a tight quota) lists the share of the days
-    between two syncs, not everyone."""
-    owners = range(12_824_001_000, 12_824_001_000 + 700 * 1024, 1024)
-    settings = Settings(domain="acme", base_url=BASE, sync_frequency_hours=hours, bookmarks_refresh_days=7)
-    ctx = SimpleNamespace(settings=settings, now=NOW, ledgers={"bookmarks": Ledger(BOOKMARKS_LEDGER, owners)})
-    state = BookmarksState(previous_scan_started=(NOW - timedelta(days=10)).isoformat())
-    freshness = Freshness.of(ctx, state)  # type: ignore[arg-type]
-    due = {owner for owner in owners if freshness.why_listed({"lastActiveDate": "2020-01-01"}, owner) == "refresh"}
-    days = range(TODAY - days_counted + 1, TODAY + 1)
-    assert due == {owner for owner in owners if any((day + refresh_phase(owner, 7)) % 7 == 0 for day in days)}
-    same_day = Freshness.of(ctx, BookmarksState(previous_scan_started=NOW.isoformat()))  # type: ignore[arg-type]
-    assert not any(same_day.why_listed({"lastActiveDate": "2020-01-01"}, owner) for owner in owners)
-
-
-def test_a_last_scan_that_began_after_now_looks_for_activity_from_now():
-    """The clock was set back since the last scan began: users active since now, less the margin, are listed."""
-    settings = Settings(domain="acme", base_url=BASE, bookmarks_refresh_days=365)
-    ctx = SimpleNamespace(settings=settings, now=NOW, ledgers={"bookmarks": Ledger(BOOKMARKS_LEDGER, [1001])})
-    state = BookmarksState(previous_scan_started=(NOW + timedelta(days=3)).isoformat())
-    freshness = Freshness.of(ctx, state)  # type: ignore[arg-type]
-    assert freshness.why_listed({"lastActiveDate": (NOW - timedelta(minutes=5)).isoformat()}, 1001) == "active"
-
-
-@pytest.mark.parametrize(
-    ("last_active", "listed"),
-    [
-        ("2026-11-27", True),  # a plain date: any moment of that day, so at its end
-        ("2026-11-26", False),
-        (str(int((NOW - timedelta(hours=10)).timestamp())), True),  # epoch seconds as text, not a plain date
-        (str(int((NOW - timedelta(hours=30)).timestamp())), False),  # a day earlier would be active
-        ("Fri, 27 Nov 2026 05:30:00 GMT", True),
-        (int((NOW - timedelta(days=2)).timestamp() * 1000), False),
-    ],
-)
-def test_each_form_of_last_active_date_is_read(last_active, listed):
-    settings = Settings(domain="acme", base_url=BASE, bookmarks_refresh_days=365)
-    ctx = SimpleNamespace(settings=settings, now=NOW, ledgers={"bookmarks": Ledger(BOOKMARKS_LEDGER, [1001])})
-    freshness = Freshness.of(ctx, BookmarksState(previous_scan_started=PREVIOUS_SCAN))  # type: ignore[arg-type]
-    assert not refresh_due(1001, 365, TODAY - 1, TODAY)
-    assert (freshness.why_listed({"lastActiveDate": last_active}, 1001) == "active") is listed

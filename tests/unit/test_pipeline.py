@@ -104,9 +104,7 @@ def test_the_schema_declares_the_tables_of_the_enabled_streams_only():
 
 def test_a_deleted_users_memberships_are_deleted_with_the_user_even_if_their_groups_are_not_read_again():
     operations = Recorder()
-    settings = Settings(
-        domain="acme", base_url="https://acme.egnyte.com", api_token="t", streams=("users", "groups")
-    )
+    settings = Settings(domain="acme", base_url="https://acme.egnyte.com", api_token="t", streams=("users", "groups"))
     drain = Sync(settings, None, operations, RecordingLog(), now=NOW)
     drain.ledgers["groups"].refresh("g1", frozenset({1, 2}))
     users = [("users", {"id": 1}), ("users", {"id": 2})]

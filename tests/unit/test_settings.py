@@ -78,9 +78,7 @@ def test_every_value_given_as_strings():
     assert result.sync_frequency_hours == 1.5
     assert result.initial_sync_days == 365
     assert result.max_records_per_page == 100  # Egnyte's maximum; the rest of the range is accepted, and lowered
-    assert result.warnings == (
-        "max_records_per_page=1000 is above Egnyte's maximum of 100 records a page; using 100",
-    )
+    assert result.warnings == ("max_records_per_page=1000 is above Egnyte's maximum of 100 records a page; using 100",)
     assert result.request_timeout_seconds == 600.0
     assert result.retry_attempts == 0
     assert result.requests_per_second == 0.5

@@ -34,9 +34,9 @@ def test_state_load_keeps_known_streams_and_reports_unreadable_ones():
 
 
 def test_a_missing_state_is_a_first_sync_without_a_word():
-    for empty in (None, {}, {"streams": {}, "round_done": []}):
+    for empty in (None, {}, {"streams": {}}):
         state, warnings = load(empty)
-        assert (state.streams, state.round_done, warnings) == ({}, set(), [])
+        assert (state.streams, state.fan_outs_pending, warnings) == ({}, False, [])
 
 
 @pytest.mark.parametrize(
@@ -45,20 +45,11 @@ def test_a_missing_state_is_a_first_sync_without_a_word():
         ("nonsense", "state: the saved state is unreadable (str 'nonsense'); every stream starts afresh"),
         ([1, 2], "state: the saved state is unreadable (list [1, 2]); every stream starts afresh"),
         ({"streams": [1]}, "state: the saved 'streams' is unreadable (list [1]); every stream starts afresh"),
-        (
-            {"round_done": "users"},
-            "state: the saved 'round_done' is unreadable (str 'users'); a new round of every enabled stream starts",
-        ),
-        (
-            {"round_done": ["users", 3]},
-            "state: the saved 'round_done' is unreadable (list ['users', 3]); a new round of every enabled stream "
-            "starts",
-        ),
     ],
 )
 def test_an_unreadable_part_of_the_state_is_reported_and_starts_afresh(saved, warning):
     state, warnings = load(saved)
-    assert (state.streams, state.round_done) == ({}, set())
+    assert state.streams == {}
     assert warnings == [warning]
 
 
@@ -73,15 +64,23 @@ def test_state_parts_are_copies():
     assert state.part("users") == {"scan": {"index": 5}}
 
 
-def test_streams_done_in_the_round_wait_until_every_stream_is_done():
-    state, warnings = load({"round_done": ["users", "notes", "unknown"]})
-    assert warnings == []
-    enabled = ("users", "groups", "notes", "bookmarks")
-    assert state.streams_to_sync(enabled) == ("groups", "bookmarks")
-    state.finish("groups")
-    state.finish("bookmarks")
-    assert state.streams_to_sync(enabled) == enabled  # all done: a new round, and the record starts afresh
-    assert state.to_dict({})["round_done"] == []
+@pytest.mark.parametrize("round_done", [["users", "notes"], "users", ["users", 3], None])
+def test_the_rounds_of_the_previous_release_are_read_as_nothing_every_stream_syncs(round_done):
+    """No stream waits for the others now: whatever the previous release saved of its rounds, every stream runs."""
+    log = RecordingLog()
+    sync = new_sync({"streams": {"users": {"scan": {"index": 5}}}, "round_done": round_done}, log)
+    assert [stream.name for stream in sync.streams] == list(ALL)
+    assert log.lines == []
+    assert "round_done" not in sync.state.to_dict({})
+
+
+def test_a_sync_that_never_got_to_its_fan_outs_is_remembered():
+    state, _ = load({"fan_outs_pending": True})
+    assert state.fan_outs_pending
+    assert state.to_dict({}, fan_outs_pending=True)["fan_outs_pending"] is True
+    assert "fan_outs_pending" not in state.to_dict({}, fan_outs_pending=False)
+    for garbage in ("yes", 1, [True]):  # only true itself holds the listings back: anything else syncs as usual
+        assert not load({"fan_outs_pending": garbage})[0].fan_outs_pending
 
 
 # ---- the version ---------------------------------------------------------------------------------------------------
@@ -112,13 +111,13 @@ def test_a_state_of_a_newer_release_is_refused_before_any_request():
 
 @pytest.mark.parametrize("version", [None, 0, STATE_VERSION])
 def test_a_state_without_a_version_or_an_older_one_is_read_as_it_is(version):
-    saved = {"streams": {"users": {"scan": {"index": 5, "tail": [3, 4]}}}, "round_done": ["groups"]}
+    saved = {"streams": {"users": {"scan": {"index": 5, "tail": [3, 4]}}}}
     if version is not None:
         saved["version"] = version
     log = RecordingLog()
     sync = new_sync(saved, log)
     assert sync.positions["users"].describe() == "resumes at record 5"
-    assert [stream.name for stream in sync.streams] == ["users", "notes", "bookmarks"]
+    assert [stream.name for stream in sync.streams] == list(ALL)
     assert log.texts("warning") == []
 
 
@@ -183,14 +182,11 @@ def _scanning(stream: str) -> dict:
 PARTS: dict[tuple[str, ...], tuple[st.SearchStrategy, tuple[str, ...]]] = {
     ("version",): (garbage(lambda v: v is None or type(v) is int), ("state", "'version'")),
     ("streams",): (garbage(lambda v: v is None or isinstance(v, dict)), ("state", "'streams'")),
-    ("round_done",): (garbage(lambda v: v is None or (_is_scalar_list(v) and all(type(n) is str for n in v))),
-                      ("state", "'round_done'")),
     ("quota",): (garbage(lambda v: v is None or isinstance(v, dict)), ("quota", "'quota'")),
     ("quota", "window_started"): (garbage(_is_quota_start) | NOT_A_QUOTA_START, ("quota", "'quota'")),
     ("quota", "calls"): (garbage(_is_count), ("quota", "'quota'")),
     **_scanning("users"),
-    **_scanning("groups"),
-    ("streams", "groups", "after_id"): (garbage(lambda v: v is None or type(v) in (str, int)), ("groups", "after_id")),
+    ("streams", "groups"): (garbage(lambda v: v is None or isinstance(v, dict)), ("groups", "state of this stream")),
     ("streams", "notes"): (garbage(lambda v: v is None or isinstance(v, dict)), ("notes", "state of this stream")),
     ("streams", "notes", "time_format"): (garbage(lambda v: v in ("iso", "date")), ("notes", "'time_format'")),
     ("streams", "notes", "cursor"): (garbage(lambda v: v is None or type(v) is str) | NOT_AN_INSTANT,
@@ -202,12 +198,11 @@ PARTS: dict[tuple[str, ...], tuple[st.SearchStrategy, tuple[str, ...]]] = {
                                                  ("notes", "'scan' window", "window_end")),
     ("streams", "notes", "scan", "position"): (garbage(lambda v: isinstance(v, dict)), ("notes", "'scan' position")),
     **_position("notes", "streams", "notes", "scan", "position"),
-    **_scanning("bookmarks"),
+    ("streams", "bookmarks"): (garbage(lambda v: v is None or isinstance(v, dict)),
+                               ("bookmarks", "state of this stream")),
 }  # fmt: skip
 #: Parts that bookmarks.py still reads silently (a value it cannot use is replaced by its default without a word).
 BOOKMARKS_PARTS = {
-    ("streams", "bookmarks", "after_user_id"): (garbage(lambda v: v is None or type(v) in (str, int)),
-                                                ("bookmarks", "after_user_id")),
     ("streams", "bookmarks", "offset_base"): (garbage(lambda v: v in (0, 1) and type(v) is int),
                                               ("bookmarks", "offset_base")),
     ("streams", "bookmarks", "page_cap"): (garbage(lambda v: isinstance(v, dict)), ("bookmarks", "page_cap")),
@@ -220,7 +215,6 @@ def full_state() -> dict:
         "version": STATE_VERSION,
         "streams": copy.deepcopy(PREVIOUS_RELEASE),
         "quota": {"window_started": "2026-11-28T09:00:00Z", "calls": 412},
-        "round_done": [],
     }
 
 
@@ -290,7 +284,7 @@ def test_a_state_of_another_tenant_is_never_used_and_says_how_to_clear_the_old_r
     saved = SyncState.load(full_state(), ALL, RecordingLog(), "demo.local").to_dict({"calls": 999})
     log = RecordingLog()
     state = SyncState.load(saved, ALL, log, "acme.egnyte.com")
-    assert state.streams == {} and state.quota is None and state.round_done == set()
+    assert state.streams == {} and state.quota is None and not state.fan_outs_pending
     (warning,) = log.texts("warning")
     assert "written for demo.local" in warning and "acme.egnyte.com" in warning and "fivetran reset" in warning
     assert state.to_dict({})["tenant"] == "acme.egnyte.com"

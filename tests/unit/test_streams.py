@@ -3,6 +3,7 @@ and the notes window."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -10,14 +11,16 @@ import pytest
 
 from egnyte_async.catalog import CATALOG, all_tables, stream_named
 from egnyte_async.errors import InvalidBodyError
-from egnyte_async.pagination import Position
+from egnyte_async.keysets import encode_int_set, encode_str_set
+from egnyte_async.pagination import PageCap, Position
 from egnyte_async.streams.bookmarks import BookmarksState, parse_bookmarks_page
 from egnyte_async.streams.groups import GroupsState
 from egnyte_async.streams.notes import CURSOR_OVERLAP, NotesState, Window, new_window, parse_notes_page, time_params
+from egnyte_async.streams.passes import DoneSoFar
 from egnyte_async.streams.scan_state import ScanState
 from egnyte_async.streams.scim import parse_scim_page
 from tests.logs import RecordingLog
-from tests.states import PREVIOUS_RELEASE
+from tests.states import LAST_RELEASE, PREVIOUS_RELEASE
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
 
@@ -57,7 +60,8 @@ def test_v1_envelopes_give_their_totals_and_starts():
 
 # ---- typed states ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", list(PREVIOUS_RELEASE))
+
+@pytest.mark.parametrize("name", ["users", "notes"])
 def test_a_state_of_the_previous_release_is_read_and_written_back_unchanged(name):
     log = RecordingLog()
     stream = stream_named(name)
@@ -71,14 +75,96 @@ def test_the_typed_states_read_what_they_mean():
     log = RecordingLog()
     users = stream_named("users").read_state(PREVIOUS_RELEASE["users"], log)
     assert users == ScanState(Position(201, (199, 200)))
-    groups = stream_named("groups").read_state(PREVIOUS_RELEASE["groups"], log)
-    assert groups == GroupsState(Position(100, ("g-98", "g-99")), "g-140")
     notes = stream_named("notes").read_state(PREVIOUS_RELEASE["notes"], log)
     assert notes.time_format == "date" and notes.position == Position(99, ("n-97", "n-98"))
     window = Window(datetime(2026, 11, 27, 9, tzinfo=timezone.utc), datetime(2026, 11, 28, 10, tzinfo=timezone.utc))
     assert notes.window == window
-    bookmarks = stream_named("bookmarks").read_state(PREVIOUS_RELEASE["bookmarks"], log)
-    assert (bookmarks.offset_base, bookmarks.after_user_id, bookmarks.page_cap["cap"]) == (1, 12824215693, 40)
+    assert log.lines == []
+
+
+def test_groups_states_of_earlier_releases_start_a_new_listing_and_keep_the_refresh_turns():
+    """Their scans read members as they went: the listing starts again (a call per 100 groups), the last pass's
+    tick is kept, so no group is read before its turn."""
+    log = RecordingLog()
+    read = stream_named("groups").read_state
+    assert read(PREVIOUS_RELEASE["groups"], log) == GroupsState()
+    assert read(LAST_RELEASE["groups"], log) == GroupsState(previous_tick=122)
+    assert read({"previous_tick": 122}, log) == GroupsState(previous_tick=122)
+    assert log.lines == []
+
+
+def test_bookmarks_states_of_earlier_releases_become_passes():
+    log = RecordingLog()
+    read = stream_named("bookmarks").read_state
+    oldest = read(PREVIOUS_RELEASE["bookmarks"], log)  # a scan under way without its start: everyone is listed
+    assert (oldest.offset_base, oldest.page_cap["cap"], oldest.pass_started, oldest.previous_pass_started) == (
+        1,
+        40,
+        None,
+        None,
+    )
+    last = read(LAST_RELEASE["bookmarks"], log)  # its scan under way is the pass under way, nobody listed in it yet
+    assert (last.pass_started, last.previous_pass_started, len(last.done)) == (
+        "2026-11-28T08:00:00.000Z",
+        "2026-11-27T08:00:00.000Z",
+        0,
+    )
+    assert "goes on with the pass begun 2026-11-28T08:00:00.000Z" in last.describe()
+    assert log.lines == []
+
+
+def test_a_pass_under_way_is_written_and_read_back_with_what_it_read():
+    done = DoneSoFar[str]().with_done("g-2").with_done("g-1")
+    groups = GroupsState(None, frozenset({"g-9"}), 7, done, 6)
+    again = stream_named("groups").read_state(groups.to_state(), RecordingLog())
+    assert (again.undetailed, again.pass_tick, again.done.as_set(), again.previous_tick) == (
+        frozenset({"g-9"}),
+        7,
+        {"g-1", "g-2"},
+        6,
+    )
+    people = DoneSoFar[int]().with_done(12).with_done(3)
+    bookmarks = BookmarksState(1, PageCap().to_state(), "2026-11-28T08:00:00.000Z", people, "2026-11-27T08:00:00.000Z")
+    back = stream_named("bookmarks").read_state(bookmarks.to_state(), RecordingLog())
+    assert (back.pass_started, back.done.as_set(), back.previous_pass_started, back.offset_base) == (
+        "2026-11-28T08:00:00.000Z",
+        {3, 12},
+        "2026-11-27T08:00:00.000Z",
+        1,
+    )
+
+
+def test_a_done_view_is_frozen_at_its_length_while_the_pass_goes_on():
+    first = DoneSoFar[int]().with_done(1)
+    second = first.with_done(2)
+    assert (first.as_set(), second.as_set()) == ({1}, {1, 2})
+    with pytest.raises(AssertionError):
+        first.with_done(3)  # only the latest view may grow
+
+
+@pytest.mark.parametrize(
+    ("stream", "part", "garbage"),
+    [
+        ("groups", "undetailed", "s1:nonsense"),
+        ("groups", "done", [1, 2]),
+        ("groups", "pass_tick", "7"),
+        ("groups", "previous_tick", -1),
+        ("bookmarks", "done", "i1:???"),
+        ("bookmarks", "pass_started", "yesterday"),
+        ("bookmarks", "previous_pass_started", 5),
+    ],
+)
+def test_garbage_in_a_pass_is_reported_and_that_part_starts_again(stream, part, garbage):
+    good = {
+        "groups": {"undetailed": encode_str_set({"g-1"}), "pass_tick": 7, "done": encode_str_set({"g-2"})},
+        "bookmarks": {"pass_started": "2026-11-28T08:00:00.000Z", "done": encode_int_set({3})},
+    }[stream]
+    log = RecordingLog()
+    state = stream_named(stream).read_state({**good, part: garbage}, log)
+    [warning] = log.texts("warning")
+    assert warning.startswith(f"{stream}: the saved '{part}' is unreadable (")
+    json.dumps(state.to_state())
+    state.describe()
 
 
 @pytest.mark.parametrize("stream", CATALOG, ids=lambda stream: stream.name)
@@ -133,16 +219,6 @@ def test_a_position_of_ids_of_every_kind_reads(name):
     assert log.lines == []
 
 
-@pytest.mark.parametrize("after_id", [[1], True, 2.5, {"id": 1}])
-def test_an_unreadable_group_inside_a_page_is_reported_and_the_page_redone(after_id):
-    log = RecordingLog()
-    state = stream_named("groups").read_state({"scan": {"index": 100, "tail": ["g-99"]}, "after_id": after_id}, log)
-    assert state == GroupsState(Position(100, ("g-99",)), None)
-    [warning] = log.texts("warning")
-    assert warning.startswith("groups: the saved 'after_id' is unreadable (")
-    assert warning.endswith("); the page is read again from its first group")
-
-
 NOTES_SCAN = PREVIOUS_RELEASE["notes"]["scan"]
 
 
@@ -185,8 +261,8 @@ def test_every_unreadable_part_of_the_notes_state_is_reported_and_read_as_on_a_f
     assert line.startswith(warning)
 
 
-def test_what_bookmarks_learnt_is_kept_across_scans():
-    state = BookmarksState(None, None, 1, {"cap": 40, "longest_end": 0, "echoes_index": True})
+def test_what_bookmarks_learnt_is_kept_across_passes():
+    state = BookmarksState(1, {"cap": 40, "longest_end": 0, "echoes_index": True})
     assert state.to_state() == {"offset_base": 1, "page_cap": {"cap": 40, "longest_end": 0, "echoes_index": True}}
 
 
