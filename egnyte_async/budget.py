@@ -26,7 +26,8 @@ DAY = timedelta(days=1)
 #: A sync's fixed costs come first: the token check (1 call) and the first page of each of the four streams (4).
 #: Only then do pages add rows, and groups and bookmarks spend one call per record, up to `max_concurrent_requests`
 #: (16 by default) at a time. A share of 1 (daily_request_limit 1000 every 0.0001 h) went on the token check, and
-#: nothing ever synced; 25 covers the fixed costs and a full round of per-record calls with room for a few pages.
+#: nothing ever synced; 25 covers the fixed costs and a full batch of per-record calls in flight, with room for a few
+#: pages.
 #: The floor never takes a call beyond the day's remainder, so the day's syncs together still stay within
 #: `daily_request_limit`: frequent syncs merely spend the day's calls sooner.
 MIN_CALLS_PER_SYNC = 25

@@ -3,8 +3,9 @@
 The users come from this sync's users scan (streams/roster.py), which runs before any fan-out (streams/phases.py);
 when the users table is not synced, this stream scans the users itself first. A user's bookmarks are listed only
 when they can have changed since they were last listed (see `Freshness`): a user never listed; one without a
-readable `lastActiveDate`; one whose `lastActiveDate` is at or after the start of the last complete pass (less
-ACTIVITY_MARGIN), since only an active user changes their bookmarks; and, as a safety net for what
+readable `lastActiveDate` (a null one means the user never signed in: nothing of theirs changed); one whose
+`lastActiveDate` is at or after the start of the last complete pass (less ACTIVITY_MARGIN), since only an active user
+changes their bookmarks; and, as a safety net for what
 `lastActiveDate` may not tell (a folder deleted under a bookmark, activity recorded late), every user once in
 `bookmarks_refresh_days`, a share of the users each sync (streams/turns.py). Any other user costs no call, and
 their bookmarks stay live as synced.
@@ -226,9 +227,9 @@ class Freshness:
             return "first"
         if not self.known(user.owner):
             return "new"
-        if user.last_active is None:
+        if user.last_active is None and not user.never_active:
             return "undated"
-        if user.last_active >= self.since:
+        if user.last_active is not None and user.last_active >= self.since:
             return "active"
         if due_between(str(user.owner), self.slots, self.previous_tick, self.pass_tick):
             return "refresh"

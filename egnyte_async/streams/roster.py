@@ -37,6 +37,9 @@ class RosterUser(NamedTuple):
     last_active: datetime | None
     #: Whether the listing has a `lastActiveDate` key at all (a listing without it cannot tell activity).
     dated: bool
+    #: `lastActiveDate` is null: the user never signed in (Egnyte's reading of a user who never did), so nothing of
+    #: theirs changed since they were last listed; an unreadable value is not this.
+    never_active: bool = False
 
 
 @dataclass
@@ -115,6 +118,7 @@ def _roster_user(user: dict[str, Any], owner: int | None) -> RosterUser:
         deactivated(user),
         last_active(user),
         "lastActiveDate" in user,
+        "lastActiveDate" in user and user["lastActiveDate"] is None,
     )
 
 

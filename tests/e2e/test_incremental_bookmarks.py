@@ -51,14 +51,14 @@ def active_users(tenant) -> dict[str, dict]:
 
 
 def expected_listed(tenant, previous_start: datetime, today: int, days: int, new: set[str] = frozenset()) -> set[str]:
-    """Whose bookmarks an incremental scan must list."""
+    """Whose bookmarks an incremental pass must list (a null lastActiveDate: the user never signed in, nothing of
+    theirs changed)."""
     since = to_ms(previous_start - ACTIVITY_MARGIN)
     return {
         name
         for name, user in active_users(tenant).items()
         if name in new
-        or user.get("lastActiveDate") is None
-        or user["lastActiveDate"] >= since
+        or (user.get("lastActiveDate") is not None and user["lastActiveDate"] >= since)
         or refresh_day(user["id"], today, days)
     }
 

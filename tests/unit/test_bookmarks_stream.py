@@ -270,17 +270,17 @@ async def test_only_users_new_active_or_without_a_last_active_date_are_asked_new
         {**user(8, "asleep", active=False), "lastActiveDate": "2026-11-28T01:00:00Z"},
     ]
     ledger = Ledger(BOOKMARKS_LEDGER, scopes=[1001, 1002, 1003, 1005, 1006, 1007, 1008])
-    assert not any(refresh_due_now(owner, 365) for owner in (1001, 1006))  # neither quiet user's turn
+    assert not any(refresh_due_now(owner, 365) for owner in (1001, 1003, 1006))  # no quiet user's turn
     state = BookmarksState(previous_pass_started=PREVIOUS_PASS)
     batches, tenant, log = await incremental_sync(fake_clock, users, state, ledger)
 
-    assert tenant.acted_as() == ["newcomer", "busy", "dated", "never", "odd"]  # new, active, then undated
+    # New, active, then unreadable; a null lastActiveDate is a user who never signed in: not asked.
+    assert tenant.acted_as() == ["newcomer", "busy", "dated", "odd"]
     assert marks(batches) == [
         Present(frozenset(range(1001, 1009))),  # every user the scan met, the deactivated too: nobody is gone
         Refreshed(1004, frozenset({10041, 10042})),
         Refreshed(1002, frozenset({10021, 10022})),
         Refreshed(1005, frozenset({10051, 10052})),
-        Refreshed(1003, frozenset({10031, 10032})),
         Refreshed(1007, frozenset({10071, 10072})),
     ]
     assert batches[-1].state.previous_pass_started == "2026-11-28T00:00:00.000Z"  # this pass's start: NOW
@@ -290,8 +290,8 @@ async def test_only_users_new_active_or_without_a_last_active_date_are_asked_new
     assert all(state.previous_pass_started == PREVIOUS_PASS for state in listing)
     summary = [text for text in log.texts("info") if "asked for the bookmarks of" in text]
     assert summary == [
-        "bookmarks: asked for the bookmarks of 5 user(s) (1 new, 2 active since the last pass began, 2 without "
-        f"lastActiveDate); 2 user(s) not active since {PREVIOUS_PASS} and not due for the periodic refresh were not "
+        "bookmarks: asked for the bookmarks of 4 user(s) (1 new, 2 active since the last pass began, 1 without "
+        f"lastActiveDate); 3 user(s) not active since {PREVIOUS_PASS} and not due for the periodic refresh were not "
         "asked (their bookmarks stay as synced)"
     ]
     assert not any("gives no lastActiveDate" in text for text in log.texts("info"))  # null is not absent
