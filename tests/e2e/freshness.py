@@ -101,6 +101,22 @@ class Simulation:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
+def standard_churn(users: int) -> Churn:
+    """A day's changes in the test's and the README's runs: 1.5% of the users active, a fifth of them editing a
+    bookmark; a few membership changes, renames and notes, a user deleted and a group added."""
+    share = users / 10_000
+    return Churn(
+        active_users=150 * share, bookmark_edits=30 * share, member_removals=6, member_restores=4, renames=3,
+        notes_added=20, users_deleted=1, groups_added=1,
+    )  # fmt: skip
+
+
+def standard_tenant(users: int) -> dict[str, int]:
+    """Per 20 users a group of 20 members, per 2 users a note, 2 bookmarks a user."""
+    return {"users": users, "groups": users // 20, "members_per_group": 20, "notes": users // 2,
+            "bookmarks_per_user": 2}  # fmt: skip
+
+
 @dataclass
 class Change:
     table: str

@@ -12,7 +12,7 @@ import math
 from functools import cache
 
 import pytest
-from freshness import Churn, FreshnessReport, Simulation, simulate
+from freshness import FreshnessReport, Simulation, simulate, standard_churn, standard_tenant
 
 QUOTA = 1000
 SYNC_EVERY_H = 4.0
@@ -43,34 +43,19 @@ CARRIED_GROUPS_H = NEXT_SYNC_H
 TABLES = ("users", "groups", "group_members", "notes", "bookmarks")
 
 
-def churn(users: int) -> Churn:
-    """A day's changes: 1.5% of the users active, a fifth of them editing a bookmark; a few membership changes,
-    renames, notes, a user deleted and a group added."""
-    share = users / 10_000
-    return Churn(
-        active_users=150 * share, bookmark_edits=30 * share, member_removals=6, member_restores=4, renames=3,
-        notes_added=20, users_deleted=1, groups_added=1,
-    )  # fmt: skip
-
-
-def tenant(users: int) -> dict[str, int]:
-    return {
-        "users": users,
-        "groups": users // 20,
-        "members_per_group": 20,
-        "notes": users // 2,
-        "bookmarks_per_user": 2,
-    }
-
-
 RUNS = {
-    "1k-detail": Simulation(tenant(1_000), days=2, settle_days=1, quota=QUOTA, churn=churn(1_000)),
+    "1k-detail": Simulation(standard_tenant(1_000), days=2, settle_days=1, quota=QUOTA, churn=standard_churn(1_000)),
     "1k-carried": Simulation(
-        tenant(1_000), days=2, settle_days=1, quota=QUOTA, churn=churn(1_000), users_carry_groups=True
+        standard_tenant(1_000), days=2, settle_days=1, quota=QUOTA, churn=standard_churn(1_000), users_carry_groups=True
     ),
-    "10k-detail": Simulation(tenant(10_000), days=3, settle_days=2, quota=QUOTA, churn=churn(10_000)),
+    "10k-detail": Simulation(standard_tenant(10_000), days=3, settle_days=2, quota=QUOTA, churn=standard_churn(10_000)),
     "10k-carried": Simulation(
-        tenant(10_000), days=3, settle_days=2, quota=QUOTA, churn=churn(10_000), users_carry_groups=True
+        standard_tenant(10_000),
+        days=3,
+        settle_days=2,
+        quota=QUOTA,
+        churn=standard_churn(10_000),
+        users_carry_groups=True,
     ),
 }
 BOUNDS = {
