@@ -45,6 +45,8 @@ class Tenant:
     streams: tuple[str, ...] = USERS_ONLY
     #: Characters in every note's message; 0 for the sandbox's short ones.
     note_chars: int = 0
+    #: Whether the users listing carries each user's groups (the sandbox's `users_carry_groups`).
+    users_carry_groups: bool = False
 
     @classmethod
     def users_only(cls, users: int) -> Tenant:
@@ -73,6 +75,14 @@ class Tenant:
         """Notes alone, each `chars` characters long: memory bounded by text, not by record counts."""
         return cls(users=1, notes=notes, streams=("notes",), note_chars=chars)
 
+    @classmethod
+    def calls(cls, users: int, carry: bool) -> Tenant:
+        """The calls scenarios' tenant: per 10,000 users, 500 groups of 20, 50,000 notes and a bookmark each."""
+        return cls(
+            users=users, groups=users // 20, members_per_group=20, notes=users * 5, bookmarks_per_user=1,
+            streams=ALL_STREAMS, users_carry_groups=carry,
+        )  # fmt: skip
+
     @property
     def synced_notes(self) -> int:
         """About how many notes a first sync (365 days) writes: the sandbox spreads notes over its history."""
@@ -86,7 +96,7 @@ class Tenant:
             return f"{_k(self.users)} users"
         return (
             f"{_k(self.users)} users, {_k(self.groups)}×{self.members_per_group} groups, {_k(self.notes)} notes, "
-            f"{self.bookmarks_per_user} bm/user"
+            f"{self.bookmarks_per_user} bm/user" + (", users carry groups" if self.users_carry_groups else "")
         )
 
 
@@ -105,8 +115,9 @@ class Scenario:
     name: str
     group: str
     tenant: Tenant
-    #: "null", "duckdb" (the connector through the SDK core), "duckdb-alone" (replayed rows) or "duckdb-generated"
-    #: (made-up long notes written straight into the core)
+    #: "null", "duckdb" (the connector through the SDK core), "duckdb-alone" (replayed rows), "duckdb-generated"
+    #: (made-up long notes written straight into the core) or "calls" (two syncs in-process on virtual time, counted
+    #: per endpoint: bench/calls.py)
     sink: str = "null"
     server_limit: float | None = None
     requests_per_second: float = UNPACED_RPS
@@ -185,6 +196,13 @@ def _unlimited(plan: Plan, *, ceiling: int, small: int, large: int, mixed: int, 
     plan.add(Scenario("memory-long-notes-sink-alone", "memory-text", long_notes, sink="duckdb-generated", **duck))
 
 
+def _calls(plan: Plan, users: int) -> None:
+    """A first sync and a quiet incremental one, counted in calls, for both membership shapes (bench/calls.py)."""
+    for carry, shape in ((False, "detail"), (True, "carried")):
+        tenant = Tenant.calls(users, carry)
+        plan.add(Scenario(f"calls-{_k(users)}-{shape}", "calls", tenant, sink="calls", timeout_s=600.0))
+
+
 def full_plan() -> Plan:
     """About ten minutes on a 2-core machine."""
     plan = Plan("full")
@@ -202,6 +220,7 @@ def full_plan() -> Plan:
     for concurrency in (1, c):
         plan.add(_limited(f"mixed-limit-none-c{concurrency}", "mixed", Tenant.mixed(200), None, concurrency))
     _unlimited(plan, ceiling=200_000, small=10_000, large=1_000_000, mixed=10_000, duck_users=50_000)
+    _calls(plan, 10_000)
     return plan
 
 
@@ -213,4 +232,5 @@ def quick_plan() -> Plan:
     _by_limit(plan, {20.0: 10_000, None: 5_000}, (1, c))
     plan.add(_limited(f"mixed-limit-20-c{c}", "mixed", Tenant.mixed(100), 20.0, c))
     _unlimited(plan, ceiling=100_000, small=10_000, large=100_000, mixed=1_000, duck_users=20_000)
+    _calls(plan, 1_000)
     return plan

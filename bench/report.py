@@ -11,6 +11,7 @@ from typing import Any
 
 import psutil
 
+from bench.calls_report import calls_comparison, calls_table, is_calls
 from bench.targets import Check
 
 COLUMNS = (
@@ -88,6 +89,11 @@ def _context_line(context: dict[str, Any]) -> str:
     return line
 
 
+CALLS_NOTE = (
+    "Both sides ran this tree's driver (bench/calls.py) and sandbox, in-process on virtual time, quota and rate off; "
+    "only `egnyte_async` is A's or B's. A first sync, then a quiet one 4 h later (5% of the users active, a few "
+    "bookmarks changed), counted per endpoint by the sandbox."
+)
 README_START = "<!-- results: written by `python -m bench` (full plan, default --out) -->"
 README_END = "<!-- end of results -->"
 
@@ -124,18 +130,20 @@ def write_reports(
     """Writes results.md and results.json into `out`; returns the markdown, also meant for the console."""
     out.mkdir(parents=True, exist_ok=True)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    calls = [result for result in results if is_calls(result)]
     text = "\n".join([
         f"# Benchmark results ({plan} plan)",
         "",
         f"{when}; {machine()}; whole run {seconds / 60:.1f} min. Method: bench/README.md.",
         _context_line(context),
         "",
-        markdown_table(results),
+        markdown_table([result for result in results if not is_calls(result)]),
         "",
         "## Targets",
         "",
         checks_table(checks),
         "",
+        *(["## Calls per sync", "", calls_table(calls), ""] if calls else []),
     ])  # fmt: skip
     (out / "results.md").write_text(text)
     _write_json(out, plan, when, seconds, context, results=results, checks=[check.to_dict() for check in checks])
@@ -259,6 +267,10 @@ def write_comparison(
     """`--against`: writes results.md and results.json of both sides into `out`; returns the markdown."""
     out.mkdir(parents=True, exist_ok=True)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # The calls scenarios have their own table; the timing tables and ratios are of the others.
+    everything_before = before
+    calls = [result for result in before if is_calls(result)]
+    before = [result for result in before if not is_calls(result)]
     rows = compare(before, after)
     a, b = context["against"], context["source"]
     trip = context.get("keepalive_round_trip_ms")
@@ -277,13 +289,14 @@ def write_comparison(
         "",
         compared_checks_table(*checks),
         "",
+        *(["## Calls per sync, A → B", "", CALLS_NOTE, "", calls_comparison(calls, after), ""] if calls else []),
         f"## A: {a}",
         "",
         markdown_table(before),
         "",
         f"## B: {b}",
         "",
-        markdown_table(after),
+        markdown_table([result for result in after if not is_calls(result)]),
         "",
     ])  # fmt: skip
     (out / "results.md").write_text(text)
@@ -295,7 +308,7 @@ def write_comparison(
         context,
         comparison=rows,
         geometric_means=geometric_means(rows),
-        before={"code": a, "results": before, "checks": [check.to_dict() for check in checks[0]]},
+        before={"code": a, "results": everything_before, "checks": [check.to_dict() for check in checks[0]]},
         after={"code": b, "results": after, "checks": [check.to_dict() for check in checks[1]]},
     )
     return text

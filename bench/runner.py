@@ -15,6 +15,7 @@ from typing import Any
 import psutil
 
 from bench import profiling
+from bench.calls import run_calls_scenario
 from bench.plan import Scenario, Tenant
 from bench.sandbox import RunningSandbox, child_env, start_sandbox
 
@@ -48,6 +49,8 @@ def run_scenario(
     With `profile_dir`, the child and the sandbox are sampled by py-spy (which slows both: such timings are not
     the benchmark's); the raw samples stay in the scratch folder and a summary of each goes to `profile_dir`.
     """
+    if scenario.sink == "calls":
+        return run_calls_scenario(scenario, workdir, source, child_source or source)
     scratch = workdir / scenario.name
     scratch.mkdir(parents=True, exist_ok=True)
     measured: dict[str, Any] = {"name": scenario.name, "scenario": scenario.to_dict(), "tenant": scenario.tenant.label}

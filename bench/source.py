@@ -15,7 +15,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("egnyte_async", "egnyte_sandbox", "bench")
+#: `tests` for the calls scenarios, whose driver uses the end-to-end tests' virtual time and harness.
+PACKAGES = ("egnyte_async", "egnyte_sandbox", "bench", "tests")
 MODULES = ("connector.py",)
 MEASURED = ("egnyte_async", "egnyte_sandbox", "connector.py")
 

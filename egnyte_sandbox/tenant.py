@@ -129,6 +129,20 @@ class Tenant:
         user. A tenant without user dates (`optional_user_dates=False`) keeps serving none."""
         self.users.touch(self._owner(username)[0], self._now_ms() if at_ms is None else at_ms)
 
+    def rename_user(self, username: str, given: str, family: str | None = None) -> dict[str, Any]:
+        """The user's display name becomes `given family` (the username stays), modified now by the sandbox's wall
+        clock; returns the user as listed. KeyError for an unknown user."""
+        ordinal = self._owner(username)[0]
+        self.users.rename(ordinal, given, family, self._now_ms())
+        return self.users.record(ordinal)
+
+    def canonical_note(self, note_id: str) -> dict[str, Any] | None:
+        """The current note with this id as `canonical_notes` holds it, when an event met it (`add_note`)."""
+        ordinal = self._note_ordinals.get(note_id)
+        if ordinal is None or not self.notes.index.contains(ordinal):
+            return None
+        return self.notes.canonical(ordinal)
+
     def _now_ms(self) -> int:
         return to_ms(self.config.wall_clock())
 

@@ -121,6 +121,12 @@ class UserStore:
         self.admin_ordinal = self.ordinal(0)
         #: Users active since the tenant was generated: their lastActiveDate, in epoch milliseconds, by ordinal.
         self._active_at: dict[int, int] = {}
+        #: Users renamed since the tenant was generated: (given name, family name or None, when) by ordinal.
+        self._renamed: dict[int, tuple[str, str | None, int]] = {}
+
+    def rename(self, ordinal: int, given: str, family: str | None, at_ms: int) -> None:
+        """The user's name is now `given` `family`, changed at `at_ms` (their lastModificationDate says so)."""
+        self._renamed[ordinal] = (given, family, at_ms)
 
     def touch(self, ordinal: int, at_ms: int) -> None:
         """The user was active at `at_ms`: their lastActiveDate says so from now on (it never moves back)."""
@@ -129,6 +135,7 @@ class UserStore:
     def forget(self, ordinal: int) -> None:
         """The user is gone: an id given again later starts without their activity."""
         self._active_at.pop(ordinal, None)
+        self._renamed.pop(ordinal, None)
 
     def ordinal(self, i: int) -> int:
         """Id of base user i: increasing with i, spaced so that added users fit in between."""
@@ -164,6 +171,8 @@ class UserStore:
     def identity(self, ordinal: int) -> Identity:
         h = mix64(ordinal ^ self._attr_salt)
         username, _, given, family = self._names(h, ordinal)
+        if self._renamed and ordinal in self._renamed:
+            given, family, _ = self._renamed[ordinal]
         return Identity(ordinal, username, given, family, self._template(h, ordinal).user_type == "admin")
 
     def record(self, ordinal: int) -> dict[str, Any]:
@@ -171,6 +180,8 @@ class UserStore:
         user = self._user(ordinal, self._string_ids, self._days, self._tods)
         if self._active_at and self._optional_dates and ordinal in self._active_at:
             user["lastActiveDate"] = self.render.exact(self._active_at[ordinal])
+        if self._renamed and self._optional_dates and ordinal in self._renamed:
+            user["lastModificationDate"] = self.render.exact(self._renamed[ordinal][2])
         return user
 
     def canonical(self, ordinal: int) -> dict[str, Any]:
@@ -180,6 +191,8 @@ class UserStore:
         user = self._user(ordinal, False, self.render.day_ms_table, self.render.tod_ms_table)
         if self._active_at and self._optional_dates and ordinal in self._active_at:
             user["lastActiveDate"] = self._active_at[ordinal]
+        if self._renamed and self._optional_dates and ordinal in self._renamed:
+            user["lastModificationDate"] = self._renamed[ordinal][2]
         return user
 
     def _user(self, ordinal: int, string_ids: bool, days: tuple, tods: tuple) -> dict[str, Any]:
@@ -188,6 +201,9 @@ class UserStore:
         h2 = (h * GOLDEN) & MASK64
         template = self._template(h, ordinal)
         username, login, given, family = self._names(h, ordinal)
+        renamed = self._renamed.get(ordinal) if self._renamed else None
+        if renamed is not None:
+            given, family, _ = renamed
         local = ordinal - USER_ID_BASE
         user = template.fields.copy()
         user["id"] = str(ordinal) if string_ids else ordinal

@@ -74,3 +74,21 @@ def test_a_removed_user_takes_their_activity_with_them():
     tenant.touch_user(user["userName"], to_ms(LATER))
     tenant.remove_user(4)
     assert not tenant.users._active_at
+
+
+def test_a_renamed_user_shows_the_new_name_everywhere_and_was_modified_then():
+    tenant = Tenant(SandboxConfig(users=40, groups=4, members_per_group=20))
+    group = next(group for group in tenant.iter_groups() if tenant.group_members(group["id"]))
+    member = tenant.group_members(group["id"])[0]
+    before = {user["id"]: user for user in tenant.canonical_users()}
+    listed = tenant.rename_user(member.username, "Zed", "Quux")
+    after = {user["id"]: user for user in tenant.canonical_users()}
+    assert [user_id for user_id in before if before[user_id] != after[user_id]] == [member.ordinal]
+    renamed = after[member.ordinal]
+    assert renamed["name"] == {"formatted": "Zed Quux", "givenName": "Zed", "familyName": "Quux"}
+    assert renamed["userName"] == member.username  # the login stays
+    assert renamed["lastModificationDate"] == to_ms(tenant.config.wall_clock())
+    assert listed["name"]["formatted"] == "Zed Quux" and listed["lastModificationDate"].startswith("2026-11-01")
+    assert next(m for m in tenant.group_members(group["id"]) if m.ordinal == member.ordinal).formatted == "Zed Quux"
+    with pytest.raises(KeyError):
+        tenant.rename_user("nobody", "A")

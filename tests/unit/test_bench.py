@@ -57,3 +57,25 @@ def test_compare_marks_a_failed_side() -> None:
     assert rows[0]["errors"] == {"before": "timed out"}
     assert rows[0]["measures"]["wall_s"]["ratio"] is None
     assert "ERROR in A" in comparison_table(rows)
+
+
+def _calls(name: str, first: dict[str, int], incremental: dict[str, int]) -> dict:
+    return {"name": name, "scenario": {"sink": "calls"}, "calls": {"first": first, "incremental": incremental}}
+
+
+def test_calls_tables_give_each_endpoint_and_the_incremental_target() -> None:
+    from bench.calls_report import calls_comparison, calls_table, is_calls
+
+    before = _calls("calls-10k-detail", {"/u": 100, "/b": 10_000}, {"/u": 100, "/b": 10_000})
+    within = _calls("calls-10k-detail", {"/u": 100, "/b": 10_000}, {"/u": 100, "/b": 500})
+    assert is_calls(before) and not is_calls(_result("one", 1.0, first=True))
+    table = calls_table([within])
+    assert "| calls-10k-detail | `/b` | 10,000 | 500 |" in table
+    assert "| calls-10k-detail | **all** | 10,100 | 600 |" in table
+    passed = calls_comparison([before], [within])
+    assert "| calls-10k-detail | `/b` | 10,000 → 10,000 | 10,000 → 500 | 0.05 |" in passed
+    assert "**PASS** | 5.9%" in passed
+    over = _calls("calls-10k-detail", {"/u": 200}, {"/u": 200, "/b": 2_000})
+    assert "**FAIL** | 21.8%" in calls_comparison([before], [over])
+    failed = {"name": "calls-10k-detail", "scenario": {"sink": "calls"}, "error": "timed out"}
+    assert "**MISSING**" in calls_comparison([failed], [within])
