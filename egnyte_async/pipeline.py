@@ -50,7 +50,7 @@ from egnyte_async.streams.base import Stream
 from egnyte_async.streams.bookmarks import NAME as BOOKMARKS
 from egnyte_async.streams.context import StreamContext
 from egnyte_async.streams.groups import NAME as GROUPS
-from egnyte_async.streams.phases import ListingsBarrier
+from egnyte_async.streams.phases import FanOutTiers, ListingsBarrier
 from egnyte_async.streams.roster import Roster
 
 
@@ -164,6 +164,7 @@ class Sync:
         #: The last sync never got to its fan-outs: this one only finishes the listings under way.
         self.resume_listings_only = self._fans_out and self.state.fan_outs_pending
         self._barrier = ListingsBarrier(stream.name for stream in self.streams)
+        self._tiers = FanOutTiers(name for name in settings.streams if name in (GROUPS, BOOKMARKS))
         #: A listing stopped (quota) before the fan-outs began; the drain has written every listing's batches.
         self._listing_cut = False
         self._fan_outs_reached = False
@@ -342,6 +343,7 @@ class Sync:
                 self._barrier,
                 roster,
                 self.resume_listings_only,
+                self._tiers,
             )
             if self.resume_listings_only:
                 self.log.info(
@@ -374,7 +376,9 @@ class Sync:
         try:
             await self._produce(ctx, stream, send)
         finally:
-            ctx.barrier.listing_over(name)  # whatever the end: no stream waits for this one's listing
+            # Whatever the end: no stream waits for this one's listing, nor for its fan-out's tiers.
+            ctx.barrier.listing_over(name)
+            ctx.tiers.leave(name)
 
     async def _produce(self, ctx: StreamContext, stream: Stream[Any], send: MemoryObjectSendStream[Item]) -> None:
         name = stream.name

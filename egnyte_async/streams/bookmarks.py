@@ -26,6 +26,7 @@ cannot be sent in a header: such a user is acted as by e-mail address, or skippe
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -53,10 +54,11 @@ from egnyte_async.state import report_unreadable
 from egnyte_async.streams.base import Stream
 from egnyte_async.streams.context import StreamContext, map_records
 from egnyte_async.streams.passes import DoneSoFar, decode_done, encode_done
+from egnyte_async.streams.phases import BOOKMARK_REFRESH
 from egnyte_async.streams.roster import RosterUser
 from egnyte_async.streams.scan_state import read_scan
 from egnyte_async.streams.scim import FIRST_INDEX
-from egnyte_async.streams.turns import due_between, refresh_slots, tick_of
+from egnyte_async.streams.turns import due_between, read_tick, refresh_slots, tick_of
 from egnyte_async.streams.users import users_listing
 
 NAME = "bookmarks"
@@ -85,7 +87,10 @@ class BookmarksState:
     """What was learnt about the endpoint (whether offsets count from 1, its page cap); the pass under way: when it
     began (`pass_started`, UTC text; None: none under way) and the users listed in it so far; when the last complete
     pass began (`previous_pass_started`): users not active since are not listed again (None: every user is). `scan`
-    is this stream's own scan of the users, under way, when the users table is not synced."""
+    is this stream's own scan of the users, under way, when the users table is not synced. Then the periodic
+    refresh's own pass, counted in ticks (streams/turns.py): the tick it is for, the users it listed, and the tick of
+    the last complete one; it runs behind every signaled change (streams/phases.py), so a short quota holds back the
+    refresh, never the active users."""
 
     offset_base: int = 0
     page_cap: dict[str, Any] = field(default_factory=lambda: PageCap().to_state())
@@ -93,16 +98,29 @@ class BookmarksState:
     done: DoneSoFar[int] = field(default_factory=DoneSoFar)
     previous_pass_started: str | None = None
     scan: Position | None = None
+    refresh_tick: int | None = None
+    refresh_done: DoneSoFar[int] = field(default_factory=DoneSoFar)
+    refresh_previous_tick: int | None = None
+    #: When the last sync that worked on the pass under way began: a user it listed who was active since is listed
+    #: again by the next sync, rather than wait for the pass to end.
+    pass_sync_started: str | None = None
 
     def to_state(self) -> dict[str, Any]:
         saved: dict[str, Any] = {"offset_base": self.offset_base, "page_cap": self.page_cap}
         if self.pass_started is not None:
             saved["pass_started"] = self.pass_started
             saved["done"] = encode_done(self.done, int)
+            if self.pass_sync_started is not None:
+                saved["pass_sync_started"] = self.pass_sync_started
         if self.previous_pass_started is not None:
             saved["previous_pass_started"] = self.previous_pass_started
         if self.scan is not None:
             saved["scan"] = self.scan.to_state()
+        if self.refresh_tick is not None:
+            saved["refresh_tick"] = self.refresh_tick
+            saved["refresh_done"] = encode_done(self.refresh_done, int)
+        if self.refresh_previous_tick is not None:
+            saved["refresh_previous_tick"] = self.refresh_previous_tick
         return saved
 
     def describe(self) -> str:
@@ -170,7 +188,22 @@ def read_state(raw: Mapping[str, Any], log: Log) -> BookmarksState:
         except ValueError as error:
             report_unreadable(log, NAME, "'done'", raw.get("done"), "the pass's users are listed again", str(error))
     previous = _read_instant(raw, "previous_pass_started", log, "every user's bookmarks are listed again")
-    return BookmarksState(offset_base, learnt, started, done, previous, read_scan(raw, NAME, FIRST_INDEX, log))
+    scan = read_scan(raw, NAME, FIRST_INDEX, log)
+    refresh_tick = read_tick(raw, "refresh_tick", NAME, log)
+    refreshed: DoneSoFar[int] = DoneSoFar()
+    if refresh_tick is not None:
+        try:
+            refreshed = decode_done(raw.get("refresh_done"), int)
+        except ValueError as error:
+            why = "the refresh's users are listed again"
+            report_unreadable(log, NAME, "'refresh_done'", raw.get("refresh_done"), why, str(error))
+    previous_tick = read_tick(raw, "refresh_previous_tick", NAME, log)
+    sync_started = None
+    if started is not None:
+        sync_started = _read_instant(raw, "pass_sync_started", log, "users listed earlier in the pass wait for its end")
+    return BookmarksState(
+        offset_base, learnt, started, done, previous, scan, refresh_tick, refreshed, previous_tick, sync_started
+    )
 
 
 def parse_bookmarks_page(body: Any) -> Page:
@@ -201,22 +234,29 @@ class Freshness:
     since: datetime | None
     slots: int
     previous_tick: int | None
-    pass_tick: int
+    refresh_tick: int
     known: Callable[[int], bool]
 
     @classmethod
-    def of(cls, ctx: StreamContext, pass_started: datetime, previous_started: str | None) -> Freshness:
+    def of(
+        cls, ctx: StreamContext, previous_started: str | None, refresh_tick: int, previous_tick: int | None
+    ) -> Freshness:
         previous = _saved_instant(previous_started)
         if previous is not None:
             previous = min(previous, ctx.now)  # a clock set back since: activity is looked for from now at the latest
         ledger: Ledger | None = ctx.ledgers.get(NAME)
-        hours = ctx.settings.sync_frequency_hours
         return cls(
             previous - ACTIVITY_MARGIN if previous is not None else None,
-            refresh_slots(ctx.settings.bookmarks_refresh_days * 24, hours),
-            tick_of(previous, hours) if previous is not None else None,
-            tick_of(pass_started, hours),
+            refresh_slots(ctx.settings.bookmarks_refresh_days * 24, ctx.settings.sync_frequency_hours),
+            previous_tick,
+            refresh_tick,
             ledger.knows if ledger is not None else (lambda owner: False),
+        )
+
+    def refresh_due(self, user: RosterUser) -> bool:
+        """Whether the user's turn of the periodic refresh falls in the refresh pass's ticks."""
+        return user.owner is not None and due_between(
+            str(user.owner), self.slots, self.previous_tick, self.refresh_tick
         )
 
     def why_listed(self, user: RosterUser) -> str | None:
@@ -231,9 +271,7 @@ class Freshness:
             return "undated"
         if user.last_active is not None and user.last_active >= self.since:
             return "active"
-        if due_between(str(user.owner), self.slots, self.previous_tick, self.pass_tick):
-            return "refresh"
-        return None
+        return "refresh" if self.refresh_due(user) else None
 
 
 @dataclass(frozen=True)
@@ -284,52 +322,71 @@ async def _scan_users(ctx: StreamContext, state: BookmarksState, start: Position
         ctx.roster.add(page.new_items)
         if page.last:
             ctx.roster.finish()
-        after = BookmarksState(
-            state.offset_base,
-            state.page_cap,
-            state.pass_started,
-            state.done,
-            state.previous_pass_started,
-            None if page.last else page.after,
-        )
-        yield Batch([], after)
+        yield Batch([], dataclasses.replace(state, scan=None if page.last else page.after))
 
 
 async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIterator[Batch]:
     roster = ctx.roster
     cap = PageCap.from_state(state.page_cap)  # learnt once, shared by every user's listing, kept
     offset_base = state.offset_base
-    # A new pass begins now; one under way keeps its start and the users it listed.
-    started = state.pass_started or to_utc_iso(ctx.now)
+    # A new pass begins now; one under way keeps its start and the users it listed. The same for the refresh.
+    started: str | None = state.pass_started or to_utc_iso(ctx.now)
     done = state.done if state.pass_started is not None else DoneSoFar[int]()
     previous = state.previous_pass_started
-    started_at = _saved_instant(started) or ctx.now
-    freshness = Freshness.of(ctx, started_at, previous)
+    refresh_tick = state.refresh_tick
+    if refresh_tick is None:
+        refresh_tick = tick_of(ctx.now, ctx.settings.sync_frequency_hours)
+    refreshed = state.refresh_done if state.refresh_tick is not None else DoneSoFar[int]()
+    refresh_previous: int | None = state.refresh_previous_tick
+    freshness = Freshness.of(ctx, previous, refresh_tick, refresh_previous)
     listed = 0
     denied: list[str] = []
 
-    def checkpoint(done_so_far: DoneSoFar[int]) -> BookmarksState:
-        return BookmarksState(offset_base, cap.to_state(), started, done_so_far, previous)
+    this_sync = to_utc_iso(ctx.now)
+    # Users listed by the syncs before in the pass under way, and active since the last of them began: again.
+    relist_since = _saved_instant(state.pass_sync_started) if state.pass_started is not None else None
+
+    def checkpoint() -> BookmarksState:
+        return BookmarksState(
+            offset_base,
+            cap.to_state(),
+            started,
+            done,
+            previous,
+            None,
+            refresh_tick,
+            refreshed,
+            refresh_previous,
+            this_sync if started is not None else None,
+        )
 
     users = roster.users
     # The users that exist: the bookmarks of any other user are gone with them.
     present = frozenset(user.owner for user in users if user.owner is not None)
-    yield Batch([], checkpoint(done), None, (Present(present),))
+    yield Batch([], checkpoint(), None, (Present(present),))
 
-    read = done.as_set()
+    read, read_for_refresh = done.as_set(), refreshed.as_set()
     deactivated = [user for user in users if user.deactivated]
     work: list[tuple[int, RosterUser, str]] = []
+    refresh: list[tuple[int, RosterUser, str]] = []
     reasons: dict[str, int] = dict.fromkeys(REASONS, 0)
     kept = 0
     for position, user in enumerate(users):
-        if user.deactivated or (user.owner is not None and user.owner in read):
+        if user.deactivated:
             continue
         why = freshness.why_listed(user)
-        if why is None:
-            kept += 1
-        else:
+        if user.owner is not None and user.owner in read:
+            why = "active" if _active_since(user, relist_since) else None
+        if why == "refresh":
+            why = None  # the refresh has a pass of its own, behind every signaled change
+        if why is not None:
             reasons[why] += 1
             work.append((position, user, why))
+        elif user.owner not in read_for_refresh and freshness.refresh_due(user):
+            reasons["refresh"] += 1
+            refresh.append((position, user, "refresh"))
+        elif user.owner is None or user.owner not in read:
+            kept += 1
     work.sort(key=lambda entry: (_ORDER[entry[2]], entry[0]))
     if reasons["undated"] and not any(user.dated for user in users):
         ctx.log.info(
@@ -387,10 +444,21 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
             return Skipped(f"skipped the bookmarks of {user.username}: Egnyte refused to act as them ({error})")
         return list({record_key(bookmark): bookmark for bookmark in found}.values())  # pages overlap by one
 
+    async def list_all() -> AsyncIterator[tuple[tuple[int, RosterUser, str], list[dict[str, Any]] | Skipped]]:
+        nonlocal started, done, previous
+        async for pair in ordered_map(work, bookmarks_of, ctx.fan_out):
+            yield pair
+        # Every user whose bookmarks can have changed is listed: the pass is complete, and the next one lists the
+        # users active since this one began.
+        started, done, previous = None, DoneSoFar[int](), started
+        await ctx.tiers.reach(NAME, BOOKMARK_REFRESH)
+        async for pair in ordered_map(refresh, bookmarks_of, ctx.fan_out):
+            yield pair
+
     # Progress counts the users of the scan: those that need no listing are passed from the start.
-    passed = len(users) - len(work)
+    passed = len(users) - len(work) - len(refresh)
     try:
-        async for (_, user, _), found in ordered_map(work, bookmarks_of, ctx.fan_out):
+        async for (_, user, _), found in list_all():
             passed += 1
             # Judged in the pass's order, not in the order the listings finish, so the verdict is the same
             # however the concurrent calls complete.
@@ -417,18 +485,23 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
                 listed_ids = frozenset(row["id"] for _, row in rows)
                 marks = (Refreshed(owner, listed_ids),) if owner is not None else ()
             if owner is not None:
-                done = done.with_done(owner)
-            yield Batch(rows, checkpoint(done), len(users), marks, passed)
-        # The pass is complete: the next one lists the users active since this one began.
-        yield Batch([], BookmarksState(offset_base, cap.to_state(), None, DoneSoFar(), started))
+                if started is not None:
+                    done = done.with_done(owner)
+                if freshness.refresh_due(user) and owner not in read_for_refresh:
+                    read_for_refresh.add(owner)
+                    refreshed = refreshed.with_done(owner)
+            yield Batch(rows, checkpoint(), len(users), marks, passed)
+        # Both passes are complete.
+        refresh_tick, refreshed, refresh_previous = None, DoneSoFar[int](), refresh_tick
+        yield Batch([], checkpoint())
     finally:
         asked = sum(reasons.values())
         if freshness.since is not None and (asked or kept):
             why = ", ".join(f"{count} {REASONS[reason]}" for reason, count in reasons.items() if count)
             ctx.log.info(
                 f"bookmarks: asked for the bookmarks of {asked} user(s) ({why or 'none'}); {kept} user(s) not "
-                f"active since {previous} and not due for the periodic refresh were not asked (their bookmarks "
-                "stay as synced)"
+                f"active since {state.previous_pass_started} and not due for the periodic refresh were not asked "
+                "(their bookmarks stay as synced)"
             )
         if deactivated:
             names = [user.username or user.shown_id for user in deactivated]
@@ -438,6 +511,11 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
                 f"bookmarks: not listed for {len(names)} deactivated user(s) (Egnyte cannot act as them; "
                 f"their bookmarks synced earlier are kept): {named}{more}"
             )
+
+
+def _active_since(user: RosterUser, moment: datetime | None) -> bool:
+    """Whether the user was active since `moment`, less ACTIVITY_MARGIN (never when either is unknown)."""
+    return moment is not None and user.last_active is not None and user.last_active >= moment - ACTIVITY_MARGIN
 
 
 #: Each user is a scope whose children are their bookmarks' ids; a user absent from a users scan read whole is

@@ -13,7 +13,7 @@ from egnyte_async.log import Log
 from egnyte_async.mapping import RecordError, Row, cap_long_values
 from egnyte_async.schema import Table
 from egnyte_async.settings import Settings
-from egnyte_async.streams.phases import ListingsBarrier
+from egnyte_async.streams.phases import FanOutTiers, ListingsBarrier
 from egnyte_async.streams.roster import Roster
 
 
@@ -35,6 +35,8 @@ class StreamContext:
     roster: Roster = field(default_factory=Roster)
     #: The last sync never got to its fan-outs: a listing with no scan under way starts none this sync.
     resume_listings_only: bool = False
+    #: The fan-outs' tiers: signaled changes first, then the refreshes (see streams/phases.py).
+    tiers: FanOutTiers = field(default_factory=lambda: FanOutTiers(()))
 
     @property
     def page_size(self) -> int:

@@ -32,9 +32,10 @@ from egnyte_async.state import report_unreadable
 from egnyte_async.streams.base import Stream
 from egnyte_async.streams.context import StreamContext
 from egnyte_async.streams.passes import DoneSoFar, decode_done, encode_done
+from egnyte_async.streams.phases import MEMBERSHIP_REFRESH
 from egnyte_async.streams.scan_state import read_scan
 from egnyte_async.streams.scim import FIRST_INDEX, scim_listing
-from egnyte_async.streams.turns import due_between, refresh_slots, tick_of
+from egnyte_async.streams.turns import due_between, read_tick, refresh_slots, tick_of
 
 NAME = "groups"
 GROUPS = Table("groups", ("id",), {"id": "STRING", "display_name": "STRING", "member_count": "LONG", "extra": "JSON"})
@@ -77,21 +78,10 @@ class GroupsState:
         return f"{listing}; {len(self.done)} group(s) already read in the detail pass under way"
 
 
-def _read_tick(raw: Mapping[str, Any], key: str, log: Log) -> int | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if type(value) is not int or not 0 <= value < 2**40:
-        again = "the groups due for a refresh are counted from now"
-        report_unreadable(log, NAME, repr(key), value, again, "not a tick")
-        return None
-    return value
-
-
 def read_state(raw: Mapping[str, Any], log: Log) -> GroupsState:
     """Also reads the previous release's layout (`scan`, `after_id`, `scan_tick`: a listing that read each group's
     members as it went): its listing starts again (a call per 100 groups), and its pass goes on from its tick."""
-    previous = _read_tick(raw, "previous_tick", log)
+    previous = read_tick(raw, "previous_tick", NAME, log)
     undetailed: frozenset[str] = frozenset()
     if raw.get("undetailed") is not None:
         try:
@@ -102,7 +92,7 @@ def read_state(raw: Mapping[str, Any], log: Log) -> GroupsState:
     if "after_id" in raw or "scan_tick" in raw:  # the previous release: its scan read members as it went
         return GroupsState(None, undetailed, None, DoneSoFar(), previous)
     scan = read_scan(raw, NAME, FIRST_INDEX, log)
-    pass_tick = _read_tick(raw, "pass_tick", log)
+    pass_tick = read_tick(raw, "pass_tick", NAME, log)
     done: DoneSoFar[str] = DoneSoFar()
     if pass_tick is not None:
         try:
@@ -256,8 +246,17 @@ async def _members_from_details(
     undetailed = state.undetailed
     read_now = 0
     total = len(read) + len(fresh) + len(due)  # the groups of the pass: read before, and to read now
+
+    async def read_all() -> AsyncIterator[tuple[str, dict[str, Any] | None]]:
+        async for pair in ordered_map(fresh, detail, ctx.fan_out):
+            yield pair
+        # The refresh waits until every fan-out has read what the listings signal as changed.
+        await ctx.tiers.reach(NAME, MEMBERSHIP_REFRESH)
+        async for pair in ordered_map(due, detail, ctx.fan_out):
+            yield pair
+
     try:
-        async for scope, body in ordered_map([*fresh, *due], detail, ctx.fan_out):
+        async for scope, body in read_all():
             done = done.with_done(scope)
             read_now += 1
             rows: list[tuple[str, Row]] = []

@@ -43,3 +43,41 @@ class ListingsBarrier:
     @property
     def is_open(self) -> bool:
         return self._open.is_set()
+
+
+#: The tiers of the fan-outs, in the order a short quota serves them: what the listings signal as changed (new
+#: groups, new and active users), then the refreshes nothing signals, group members before bookmarks (a membership
+#: has no other way to show a change; a bookmark's refresh is a safety net behind `lastActiveDate`).
+SIGNALED = 0
+MEMBERSHIP_REFRESH = 1
+BOOKMARK_REFRESH = 2
+_OVER = 1 << 30
+
+
+class FanOutTiers:
+    """Holds each fan-out's work of a tier until every fan-out has finished the tiers before it.
+
+    Each fan-out stream reads its signaled work first, then calls `reach(stream, tier)` before the work of a later
+    tier; it returns once no fan-out is still on an earlier tier. So when the sync's share runs out, it has gone to
+    the signaled changes of every stream before any refresh. A stream whose task ends (whatever the end) is past
+    every tier."""
+
+    def __init__(self, streams: Iterable[str]) -> None:
+        self._at = dict.fromkeys(streams, SIGNALED)
+        self._changed = anyio.Event()
+
+    async def reach(self, stream: str, tier: int) -> None:
+        self._move(stream, tier)
+        while self._at and min(self._at.values()) < tier:
+            changed = self._changed
+            await changed.wait()
+
+    def leave(self, stream: str) -> None:
+        if stream in self._at:
+            self._move(stream, _OVER)
+
+    def _move(self, stream: str, tier: int) -> None:
+        if stream in self._at and tier > self._at[stream]:
+            self._at[stream] = tier
+            self._changed.set()
+            self._changed = anyio.Event()

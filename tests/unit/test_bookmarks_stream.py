@@ -23,7 +23,7 @@ from egnyte_async.streams.bookmarks import BookmarksState, Freshness, produce, r
 from egnyte_async.streams.context import StreamContext
 from egnyte_async.streams.passes import DoneSoFar
 from egnyte_async.streams.roster import Roster, RosterUser
-from egnyte_async.streams.turns import MAX_TICKS_CAUGHT_UP, due_between, refresh_slots, slot_of, tick_of
+from egnyte_async.streams.turns import due_between, refresh_slots, slot_of, tick_of
 from tests.clients import BASE, NOW, USERS, new_client
 from tests.logs import RecordingLog
 
@@ -350,10 +350,12 @@ def test_each_user_is_due_once_in_a_period_of_passes_and_the_turns_are_spread(da
 
 
 def freshness(hours: float, previous: datetime | str | None, known: list[int], days: int = 7) -> Freshness:
+    """The pass starting at NOW after one that began at `previous` (the refresh's ticks the same)."""
     settings = Settings(domain="acme", base_url=BASE, sync_frequency_hours=hours, bookmarks_refresh_days=days)
     ctx = SimpleNamespace(settings=settings, now=NOW, ledgers={"bookmarks": Ledger(BOOKMARKS_LEDGER, known)})
     text = previous.isoformat() if isinstance(previous, datetime) else previous
-    return Freshness.of(ctx, NOW, text)  # type: ignore[arg-type]
+    previous_tick = tick_of(previous, hours) if isinstance(previous, datetime) else None
+    return Freshness.of(ctx, text, tick_of(NOW, hours), previous_tick)  # type: ignore[arg-type]
 
 
 def quiet(owner: int) -> RosterUser:
@@ -361,17 +363,16 @@ def quiet(owner: int) -> RosterUser:
 
 
 @pytest.mark.parametrize("hours", [4, 24, 72])
-def test_a_pass_long_after_the_last_lists_the_last_turns_only_not_everyone(hours):
-    """A pass that begins ten days after the last (a large tenant under a tight quota) lists the share of the last
-    turns, not everyone: the refresh falls behind rather than hold new and active users back."""
+def test_the_refresh_takes_the_turns_since_the_last_pass_and_everyone_after_a_period(hours):
     owners = list(range(12_824_001_000, 12_824_001_000 + 700 * 1024, 1024))
-    late = freshness(hours, NOW - timedelta(days=10), owners)
-    due = {owner for owner in owners if late.why_listed(quiet(owner)) == "refresh"}
     slots = refresh_slots(7 * 24, hours)
-    turns = {(tick_of(NOW, hours) - k) % slots for k in range(MAX_TICKS_CAUGHT_UP)} if slots > 1 else {0}
-    assert due == {owner for owner in owners if slot_of(str(owner), slots) in turns}
+    late = freshness(hours, NOW - timedelta(days=10), owners)  # more than a period: everyone
+    assert all(late.why_listed(quiet(owner)) == "refresh" for owner in owners)
+    one = freshness(hours, NOW - timedelta(hours=hours), owners)  # the sync before: this tick's share
+    due = {owner for owner in owners if one.why_listed(quiet(owner)) == "refresh"}
+    assert due == {owner for owner in owners if slot_of(str(owner), slots) == tick_of(NOW, hours) % slots}
     same_tick = freshness(hours, NOW, owners)
-    assert not any(same_tick.why_listed(quiet(owner)) for owner in owners)
+    assert slots == 1 or not any(same_tick.why_listed(quiet(owner)) for owner in owners)
 
 
 def test_a_last_pass_that_began_after_now_looks_for_activity_from_now():

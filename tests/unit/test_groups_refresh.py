@@ -19,7 +19,7 @@ from egnyte_async.settings import Settings
 from egnyte_async.streams.context import StreamContext
 from egnyte_async.streams.groups import LEDGER, GroupsState, produce, read_state
 from egnyte_async.streams.roster import Roster
-from egnyte_async.streams.turns import MAX_TICKS_CAUGHT_UP, due_between, refresh_slots, slot_of, tick_of
+from egnyte_async.streams.turns import due_between, refresh_slots, slot_of, tick_of
 from tests.clients import BASE, NOW, new_client
 from tests.logs import RecordingLog
 
@@ -116,11 +116,10 @@ def test_slots_and_due_ticks():
     assert not any(due_between(f"g-{k}", 6, 70, 70) for k in range(50))  # a pass in the tick of the one before
     assert due_between("g-01", 6, None, 66 + slot) and not due_between("g-01", 6, None, 67 + slot)
     assert due_between("g-01", 6, 100, 66 + slot)  # a clock set back: this tick's share
-    # A long gap catches up the last ticks' shares only, never a whole period at once.
+    # Two ticks since: those two shares; a whole period since: everyone.
     keys = [f"g-{k}" for k in range(600)]
-    caught_up = sum(due_between(key, 6, 0, 100) for key in keys)
-    assert caught_up == sum(slot_of(key, 6) in {(100 - k) % 6 for k in range(MAX_TICKS_CAUGHT_UP)} for key in keys)
-    assert 600 * MAX_TICKS_CAUGHT_UP / 6 * 0.7 < caught_up < 600 * MAX_TICKS_CAUGHT_UP / 6 * 1.3
+    assert {key for key in keys if due_between(key, 6, 98, 100)} == {key for key in keys if slot_of(key, 6) in {99 % 6, 100 % 6}}
+    assert all(due_between(key, 6, 0, 100) for key in keys)
 
 
 @respx.mock
@@ -207,14 +206,16 @@ async def test_a_group_deleted_before_its_members_are_read_is_marked_deleted(fak
 
 
 @respx.mock
-async def test_a_late_sync_catches_up_the_turns_it_missed_but_not_a_whole_period(fake_clock):
+async def test_a_late_sync_reads_the_turns_it_missed(fake_clock):
     tenant = Tenant(120)
     syncs = Syncs(tenant, fake_clock, sync_frequency_hours=4, membership_refresh_hours=24)
     await syncs.sync(NOW)
-    await syncs.sync(NOW + 30 * HOUR)  # seven ticks later
-    caught_up = tenant.detailed[120:]
-    last_two = {(tick_of(NOW + 30 * HOUR, 4) - k) % 6 for k in range(MAX_TICKS_CAUGHT_UP)}
-    assert sorted(caught_up) == sorted(group for group in tenant.members if slot_of(group, 6) in last_two)
+    await syncs.sync(NOW + 9 * HOUR)  # two ticks later: the shares of both
+    missed = {(tick_of(NOW, 4) + k) % 6 for k in (1, 2)}
+    assert sorted(tenant.detailed[120:]) == sorted(group for group in tenant.members if slot_of(group, 6) in missed)
+    before = len(tenant.detailed)
+    await syncs.sync(NOW + 40 * HOUR)  # more than a period later: everyone
+    assert sorted(tenant.detailed[before:]) == sorted(tenant.members)
 
 
 @pytest.mark.parametrize("refresh_hours", [1, 4])
