@@ -10,7 +10,7 @@ comparable across tenants of one shape.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from egnyte_async.settings import Settings
@@ -30,6 +30,13 @@ FIRST_SYNC_NOTES_SHARE = 3_048 / 6_400
 LATENCY_MS = 100
 JITTER_MS = 20
 ALL_STREAMS = ("users", "groups", "notes", "bookmarks")
+#: Scenario fields that shape the sandbox alone, never the sync.
+SANDBOX_ONLY = frozenset({"limiter_kind"})
+#: The sandbox's ways of counting calls per second, and their short names in scenario names.
+LIMITER_KINDS = {"token_bucket": "bucket", "sliding_window": "sliding", "fixed_window": "fixed"}
+#: Users per limit of the limiter-kind scenarios: at 99 new users a request, about 57 s of calls at 2/s and 30 s at
+#: 20/s and 100/s, so that the sync's start (two round trips that cannot overlap) and its last answer cost under 1%.
+KIND_USERS = {2.0: 11_200, 20.0: 59_400, 100.0: 297_000}
 USERS_ONLY = ("users",)
 
 
@@ -115,9 +122,17 @@ class Scenario:
     jitter_ms: int = 0
     timeout_s: float = 300.0
     note: str = ""
+    #: How the sandbox counts calls against `server_limit` (egnyte_sandbox.per_second): "token_bucket",
+    #: "sliding_window" or "fixed_window".
+    limiter_kind: str = "token_bucket"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def child_dict(self) -> dict[str, Any]:
+        """What the child is told: the fields only the sandbox needs are left out, so that the child of an older
+        commit (`--against`), whose Scenario does not know them, still reads it."""
+        return {key: value for key, value in self.to_dict().items() if key not in SANDBOX_ONLY}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
@@ -162,6 +177,16 @@ def _by_limit(plan: Plan, users_by_limit: dict[float | None, int], concurrencies
             plan.add(_limited(name, "limit", Tenant.users_only(users), limit, concurrency))
 
 
+def _kinds(plan: Plan, users_by_limit: dict[float, int]) -> None:
+    """The same users-only sync against each way of counting calls per second, limit by limit: a pace that holds
+    on the burst-tolerant bucket may be throttled by a strict window."""
+    for limit, users in users_by_limit.items():
+        for kind, short in LIMITER_KINDS.items():
+            tenant = Tenant.users_only(users)
+            scenario = _limited(f"kind-{short}-{limit:g}", "kinds", tenant, limit, DEFAULT_CONCURRENCY)
+            plan.add(replace(scenario, limiter_kind=kind))
+
+
 def _unlimited(plan: Plan, *, ceiling: int, small: int, large: int, mixed: int, duck_users: int) -> None:
     """No latency and no limit: the extractor's ceiling, the DuckDB sink against the sink alone, and memory.
 
@@ -201,6 +226,8 @@ def full_plan() -> Plan:
         plan.add(_limited(f"mixed-limit-{_limit_tag(limit)}-c{c}", "mixed", Tenant.mixed(users), limit, c))
     for concurrency in (1, c):
         plan.add(_limited(f"mixed-limit-none-c{concurrency}", "mixed", Tenant.mixed(200), None, concurrency))
+    # The pace against a token bucket, a strict sliding window and fixed calendar-second windows.
+    _kinds(plan, KIND_USERS)
     _unlimited(plan, ceiling=200_000, small=10_000, large=1_000_000, mixed=10_000, duck_users=50_000)
     return plan
 
