@@ -4,6 +4,7 @@ the loop's clock), with the timer lateness of a real loop added where it matters
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 import pytest
@@ -45,7 +46,7 @@ def departures(limiter: AdaptiveRateLimiter, calls: int, workers: int = 16, late
 @pytest.mark.parametrize("rate", [2.0, 20.0, 100.0])
 def test_calls_leave_one_stretched_period_apart_never_two_at_once(rate: float) -> None:
     moments = departures(AdaptiveRateLimiter(rate), 50)
-    gaps = [later - earlier for earlier, later in zip(moments, moments[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
     # A bucket a call deep lets the first call out at once and every next one a stretched period later, never a
     # burst: the second call of a fresh limiter waits too, for all but the catch-up allowance.
     period = (1 + STRETCH) / rate
@@ -112,7 +113,7 @@ def test_a_call_waiting_when_the_pace_changes_waits_again_at_the_new_pace() -> N
     # The three that were waiting leave a stretched second apart (less the catch-up allowance of a fresh bucket), the
     # first of them a whole new period after the call that left before the change, not a tenth of a second as the
     # old bucket said, nor at once as a fresh bucket would.
-    gaps = [later - earlier for earlier, later in zip(moments, moments[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
     assert gaps[0] == pytest.approx(1 + STRETCH, abs=1e-5)
     assert min(gaps) >= 1 + STRETCH - CATCH_UP_S - 1e-5
 

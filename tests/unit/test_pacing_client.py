@@ -4,6 +4,7 @@ and the client's clock (the gate, retries) both read it, and the server answers 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -63,7 +64,7 @@ def test_a_one_second_throttle_holds_the_throttled_call_a_second_and_the_others_
     # the throttled call was retried only after its Retry-After of a second.
     assert abs(arrivals[1] - cut_period) < 0.01
     assert len(arrivals) == 4 and arrivals[-1] >= 1.0
-    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert min(gaps) >= cut_period - 0.005
 
 
