@@ -7,8 +7,9 @@ seconds. The pace is chosen so that it holds on all three:
 
 - Depth one. An aiolimiter leaky bucket a single call deep lets calls out one period apart and never two at once,
   whatever the idle time before: a burst is what a strict window refuses. (The bucket is deeper by `rate` ×
-  `CATCH_UP_S` of a call, so the event loop's timer lateness, a millisecond or so per wake-up, is made up on the
-  next call instead of being lost on every one: at 100 calls a second, a millisecond lost each time would be 10%.
+  `CATCH_UP_S` of a call, so the event loop's timer lateness, a millisecond or so per wake-up and several when the
+  loop is busy with pages, is made up on the next call instead of being lost on every one: at 100 calls a second,
+  a millisecond lost each time would be 10%.
   Only that much can be caught up, so any `rate` calls in a row still span their stretched second less
   `CATCH_UP_S`.)
 - A period stretched by `STRETCH`. Calls leave `1 + STRETCH` seconds apart per `rate`, so any `rate` calls in a
@@ -37,7 +38,7 @@ from egnyte_async.clock import SYSTEM_CLOCK, Clock
 #: Each period between calls is this share longer than 1 / rate (see the module's docstring).
 STRETCH = 0.04
 #: Timer lateness up to this many seconds per call is caught up on the next call.
-CATCH_UP_S = 0.002
+CATCH_UP_S = 0.006
 #: The share of the pace a first throttle cuts; throttles in a row double it, up to LARGEST_CUT.
 FIRST_CUT = 1 / 8
 LARGEST_CUT = 1 / 2
