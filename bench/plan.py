@@ -228,7 +228,7 @@ def full_plan() -> Plan:
     _by_limit(plan, {100.0: 594_000}, (c, MORE_CONCURRENCY[0]))
     _by_limit(plan, {None: 20_000}, MORE_CONCURRENCY)
     # All four tables, where bookmarks cost a call per user and groups a call per group.
-    for limit, users in ((2.0, 100), (20.0, 500)):
+    for limit, users in ((2.0, 100), (20.0, 1_000)):
         plan.add(_limited(f"mixed-limit-{_limit_tag(limit)}-c{c}", "mixed", Tenant.mixed(users), limit, c))
     for concurrency in (1, c):
         plan.add(_limited(f"mixed-limit-none-c{concurrency}", "mixed", Tenant.mixed(200), None, concurrency))
