@@ -12,7 +12,8 @@ from typing import Any
 import psutil
 
 from bench.calls_report import calls_comparison, calls_table, is_calls
-from bench.targets import Check
+from bench.plan import LIMITER_KINDS
+from bench.targets import Check, throttled_share
 
 COLUMNS = (
     "scenario", "tenant", "server limit", "client rps", "in flight", "sink", "latency", "wall s", "records",
@@ -35,7 +36,7 @@ def _row(result: dict[str, Any]) -> list[str]:
     head = [
         result["name"],
         result["tenant"],
-        "none" if limit is None else f"{limit:g}/s",
+        _server_limit(limit, scenario.get("limiter_kind", "token_bucket")),
         f"{rps:g}" if rps < 1e6 else "unpaced",
         str(scenario["concurrency"]),
         scenario["sink"],
@@ -57,6 +58,38 @@ def _row(result: dict[str, Any]) -> list[str]:
         f"{result['sandbox_cpu_share']:.0%}" if result["timed_requests"] is not None else "-",
         f"{result['other_load']:.2f}",
     ]
+
+
+def _server_limit(limit: float | None, kind: str) -> str:
+    """`20/s` for the sandbox's token bucket, `20/s sliding` or `20/s fixed` for its windows."""
+    if limit is None:
+        return "none"
+    return f"{limit:g}/s" + ("" if kind == "token_bucket" else f" {LIMITER_KINDS.get(kind, kind)}")
+
+
+def kinds_table(results: list[dict[str, Any]]) -> str:
+    """The limiter-kind scenarios side by side, a row per limit and a column per kind: achieved/limit and the share
+    of requests throttled; empty when the run had none of them."""
+    cells: dict[float, dict[str, str]] = {}
+    for result in results:
+        scenario = result["scenario"]
+        if scenario["group"] != "kinds":
+            continue
+        kind = scenario.get("limiter_kind", "token_bucket")
+        text = (
+            "ERROR"
+            if "error" in result
+            else (f"{result['achieved_over_limit']:.3f}×L, {throttled_share(result):.2%} throttled")
+        )
+        cells.setdefault(scenario["server_limit"], {})[kind] = text
+    if not cells:
+        return ""
+    names = [kind.replace("_", " ") for kind in LIMITER_KINDS]
+    lines = ["| limit | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for limit in sorted(cells):
+        row = [cells[limit].get(kind, "-") for kind in LIMITER_KINDS]
+        lines.append(f"| {limit:g}/s | " + " | ".join(row) + " |")
+    return "\n".join(lines)
 
 
 def markdown_table(results: list[dict[str, Any]]) -> str:
@@ -139,6 +172,7 @@ def write_reports(
         "",
         markdown_table([result for result in results if not is_calls(result)]),
         "",
+        *_kinds_section(results),
         "## Targets",
         "",
         checks_table(checks),
@@ -148,6 +182,14 @@ def write_reports(
     (out / "results.md").write_text(text)
     _write_json(out, plan, when, seconds, context, results=results, checks=[check.to_dict() for check in checks])
     return text
+
+
+def _kinds_section(results: list[dict[str, Any]]) -> list[str]:
+    table = kinds_table(results)
+    if not table:
+        return []
+    return ["## Limiter kinds", "", "Achieved/limit and throttled share, per limit and per way of counting calls:", "",
+            table, ""]  # fmt: skip
 
 
 #: What `--against` compares per scenario: the result's key, its heading, and its digits (None: a percentage).

@@ -137,7 +137,7 @@ def _run_child(
     result = scratch / "result.json"
     result.unlink(missing_ok=True)
     spec.write_text(json.dumps({
-        "scenario": scenario.to_dict(),
+        "scenario": scenario.child_dict(),
         "base_url": sandbox.base_url,
         "access_token": sandbox.access_token,
         "workdir": str(scratch),

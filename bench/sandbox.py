@@ -24,7 +24,8 @@ START_TIMEOUT_S = 60.0
 
 
 def sandbox_args(scenario: Scenario) -> list[str]:
-    """The sandbox's flags for this scenario: its tenant, latency and limit; no daily quota and no request log.
+    """The sandbox's flags for this scenario: its tenant, latency, limit and the limiter's kind; no daily quota and
+    no request log.
 
     The sandbox adds `jitter × u` with u uniform in [0, 1) to its latency, so "100 ms ± 20 ms" (80 to 120 ms,
     mean 100) is asked for as 80 ms plus 40 ms of jitter.
@@ -40,6 +41,7 @@ def sandbox_args(scenario: Scenario) -> list[str]:
         "--latency-ms", str(scenario.latency_ms - scenario.jitter_ms),
         "--jitter-ms", str(2 * scenario.jitter_ms),
         "--qps-limit", "0" if scenario.server_limit is None else f"{scenario.server_limit:g}",
+        "--limiter-kind", scenario.limiter_kind,
         "--daily-quota", "0",
         "--no-record-requests",
     ]  # fmt: skip

@@ -12,6 +12,8 @@ from typing import Any
 from bench.plan import DEFAULT_CONCURRENCY, USERS_ONLY
 
 RATE_SHARE = 0.95
+#: The most of a limiter-kind scenario's requests that may be throttled.
+KIND_THROTTLED_SHARE = 0.005
 CONCURRENCY_SPEEDUP = 10.0
 SINK_OVERHEAD = 1.15
 CEILING_RECORDS_PER_S = 20_000.0
@@ -46,6 +48,7 @@ def check_all(results: list[dict[str, Any]], default: int = DEFAULT_CONCURRENCY)
     found = _by_name(results)
     return [
         *_rate_checks(found, default),
+        *_kind_checks(found),
         *_concurrency_checks(found, default),
         *_sink_checks(found),
         *_ceiling_checks(found),
@@ -60,7 +63,7 @@ def _rate_checks(found: dict[str, dict[str, Any]], default_concurrency: int) -> 
     for result in found.values():
         scenario = result["scenario"]
         limit = scenario["server_limit"]
-        if limit is None or limit < 2 or scenario["requests_per_second"] != limit:
+        if limit is None or limit < 2 or scenario["requests_per_second"] != limit or scenario["group"] == "kinds":
             continue
         share, throttled = result["achieved_over_limit"], result["throttled"]
         default = scenario["concurrency"] == default_concurrency
@@ -70,6 +73,31 @@ def _rate_checks(found: dict[str, dict[str, Any]], default_concurrency: int) -> 
             value=f"{share:.3f}×L, {throttled} throttled",
             detail=f"{result['requests']} requests in {result['wall_s']:.1f} s = {result['requests_per_s']:.2f}/s; "
             f"target ≥ {RATE_SHARE}×L and 0 throttled" + ("" if default else " (not the default concurrency)"),
+        ))  # fmt: skip
+    return checks
+
+
+def throttled_share(result: dict[str, Any]) -> float:
+    """Throttled answers over all the requests the sandbox answered."""
+    return result["throttled"] / result["requests"] if result["requests"] else 0.0
+
+
+def _kind_checks(found: dict[str, dict[str, Any]]) -> list[Check]:
+    """Each way of counting calls per second (token bucket, sliding window, fixed windows) at each limit:
+    achieved ≥ 0.95 L with at most 0.5% of the requests throttled."""
+    checks = []
+    for result in found.values():
+        scenario = result["scenario"]
+        if scenario["group"] != "kinds":
+            continue
+        share, throttled = result["achieved_over_limit"], throttled_share(result)
+        kind = scenario.get("limiter_kind", "token_bucket")
+        checks.append(Check(
+            target=f"rate at limit {scenario['server_limit']:g}/s, {kind.replace('_', ' ')} ({result['name']})",
+            verdict=_verdict(share >= RATE_SHARE and throttled <= KIND_THROTTLED_SHARE),
+            value=f"{share:.3f}×L, {throttled:.2%} throttled",
+            detail=f"{result['throttled']} of {result['requests']} requests throttled in {result['wall_s']:.1f} s; "
+            f"target ≥ {RATE_SHARE}×L and ≤ {KIND_THROTTLED_SHARE:.1%} throttled",
         ))  # fmt: skip
     return checks
 

@@ -64,6 +64,8 @@ MAX_THROTTLE_WAITS = 30
 LONGEST_THROTTLE_WAIT_S = 900.0
 #: Retry-After assumed when a throttle answer carries none.
 DEFAULT_THROTTLE_WAIT_S = 1.0
+#: A throttle asking for at most this long is a per-second limit's: see `EgnyteClient._throttled`.
+PER_SECOND_WAIT_S = 1.0
 USER_AGENT = "egnyte-fivetran-connector/1.0"
 #: Same-origin redirects followed for one GET; one more is a loop.
 MAX_REDIRECTS = 5
@@ -177,8 +179,6 @@ class EgnyteClient:
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, ThrottledError):
-                return 0.0  # the gate holds every request back for Retry-After
             if isinstance(error, RetryableError) and error.retry_after is not None:
                 return min(error.retry_after, LONGEST_THROTTLE_WAIT_S)  # within the time left (should_stop)
             return min(jitter(state), max(0.0, time_left()))
@@ -228,8 +228,7 @@ class EgnyteClient:
         while True:
             await self.gate.wait()
             async with self._slots:
-                await self.gate.wait()
-                await self.limiter.acquire()
+                cuts = await self._pace()
                 self.budget.take()
                 token = await self._tokens.current(self._http)
                 response = await self._send(path, params, act_as, token, what)
@@ -245,7 +244,17 @@ class EgnyteClient:
                 await self._tokens.refresh(self._http, rejected=token)
                 self.stats.refreshes = self._tokens.refreshes  # one count, however many requests waited on it
                 continue
-            return self._read(response, parse, what, no_content)
+            return self._read(response, parse, what, no_content, cuts)
+
+    async def _pace(self) -> int | None:
+        """Waits for the gate and for the call's turn in the pace until both allow it at once: a call whose turn
+        came while a throttle closed the gate waits for it again, so no call leaves during a pause. Returns the
+        limiter's cuts as the call leaves (for `AdaptiveRateLimiter.on_throttle`)."""
+        while True:
+            await self.gate.wait()
+            cuts = await self.limiter.acquire()
+            if not self.gate.seconds_closed:
+                return cuts
 
     async def _send(
         self, path: str, params: Mapping[str, str | int] | None, act_as: str | None, token: Secret, what: str
@@ -324,7 +333,12 @@ class EgnyteClient:
         )
 
     def _read(
-        self, response: httpx.Response, parse: Callable[[Any], T], what: str, no_content: Callable[[], T] | None = None
+        self,
+        response: httpx.Response,
+        parse: Callable[[Any], T],
+        what: str,
+        no_content: Callable[[], T] | None = None,
+        cuts: int | None = None,
     ) -> T:
         status = response.status_code
         self._observe_quota_headers(response)
@@ -341,7 +355,7 @@ class EgnyteClient:
         code = response.headers.get(MASHERY_CODE, "")
         retry_after = retry_after_seconds(response)
         if status == 429 or (status == 403 and code == OVER_QPS):
-            self._throttled(retry_after, what)
+            self._throttled(retry_after, what, cuts)
         if status == 403 and code == OVER_RATE:
             self.budget.exhaust()
             raise QuotaExhaustedError(
@@ -367,7 +381,15 @@ class EgnyteClient:
         detail = error_text(response)
         raise UnexpectedResponseError(f"{what}: Egnyte answered {status} ({detail})", status=status, detail=detail)
 
-    def _throttled(self, retry_after: float | None, what: str) -> NoReturn:
+    def _throttled(self, retry_after: float | None, what: str, cuts: int | None) -> NoReturn:
+        """The throttled call waits the Retry-After it was given, and the pace slows (in proportion: pacing.py).
+
+        A longer pause than `PER_SECOND_WAIT_S` (an overloaded server, a penalty) holds every request back for all of
+        it. A second or less is a per-second limit's answer, in whole seconds rounded up: the window was full when
+        the call arrived, and frees as its oldest call leaves it, within one period of the pace. Every other request
+        then waits one period of the slowed pace, not the whole second: holding all of them for a second would
+        waste a second's worth of calls (two at 2 a second, a hundred at 100) on each throttle, most of it after the
+        window had room again."""
         wait = DEFAULT_THROTTLE_WAIT_S if retry_after is None else retry_after
         if wait > LONGEST_THROTTLE_WAIT_S:
             self.budget.exhaust()
@@ -379,8 +401,8 @@ class EgnyteClient:
                 throttle_wait_s=wait,
             )
         self.stats.throttled += 1
-        self.limiter.on_throttle()
-        self.gate.close_for(wait)
+        self.limiter.on_throttle(cuts)
+        self.gate.close_for(wait if wait > PER_SECOND_WAIT_S else min(wait, self.limiter.period))
         raise ThrottledError(f"throttled by Egnyte, waiting {wait:g} s", retry_after=wait)
 
     def _observe_quota_headers(self, response: httpx.Response) -> None:

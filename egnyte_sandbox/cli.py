@@ -44,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jitter-ms", type=float, default=0.0)
     p.add_argument("--qps-limit", type=float, default=2.0, help="per token; 0 = unlimited")
     p.add_argument("--daily-quota", type=int, default=1000, help="per token; 0 = unlimited")
+    p.add_argument(
+        "--limiter-kind",
+        choices=CHOICES["limiter_kind"],
+        default="token_bucket",
+        help="how the per-second limit counts calls (a burst-tolerant bucket, or a strict sliding or fixed window)",
+    )
     p.add_argument("--throttle-style", choices=CHOICES["throttle_style"], default="mashery")
     p.add_argument("--invalid-token-style", choices=CHOICES["invalid_token_style"], default="html")
     p.add_argument("--no-accesstoken-headers", action="store_true")
@@ -111,6 +117,7 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         latency_s=args.latency_ms / 1000.0,
         jitter_s=args.jitter_ms / 1000.0,
         qps_limit=args.qps_limit or None,
+        limiter_kind=args.limiter_kind,
         daily_quota=args.daily_quota or None,
         throttle_style=args.throttle_style,
         invalid_token_style=args.invalid_token_style,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .dates import DATE_FORMATS
+from .per_second import LIMITER_KINDS
 
 FAULT_KINDS = (
     "500",
@@ -31,6 +32,7 @@ DEFAULT_FAULT_KINDS = ("500", "502", "503", "504", "reset", "truncated", "malfor
 
 CHOICES: dict[str, tuple[object, ...]] = {
     "throttle_style": ("mashery", "429"),
+    "limiter_kind": LIMITER_KINDS,
     "items_per_page": ("returned", "requested"),
     "over_max_count": ("clamp", "reject"),
     "user_id_type": ("number", "string"),
@@ -119,6 +121,8 @@ class SandboxConfig:
     token_lifetime_s: float = 3600.0
     token_requests_per_hour: int | None = 100
     qps_limit: float | None = 2.0
+    #: How the per-second limit counts calls: `token_bucket`, `sliding_window` or `fixed_window` (per_second.py).
+    limiter_kind: str = "token_bucket"
     daily_quota: int | None = 1000
     throttle_style: str = "mashery"
     accesstoken_headers: bool = True

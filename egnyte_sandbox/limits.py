@@ -1,10 +1,11 @@
 """Per-token rate limits as Mashery applies them: a per-second limit and a daily quota.
 
-Decisions: only admitted calls consume the per-second bucket and the quota, throttled calls do not (Egnyte does
-not say). The quota day is Egnyte's: it resets at midnight GMT (a captured response carried
-`X-Quota-Reset: Wednesday, April 17, 2024 12:00:00 AM GMT`), so the Retry-After of an exhausted quota is the time
-left until the next midnight GMT, and every response with quota headers says when that is. The sandbox's wall time
-is its `wall_clock` when the limiter was made, moved on by its `clock`.
+The per-second limit is a token bucket by default; `limiter_kind` makes it a strict sliding or fixed window
+instead (egnyte_sandbox.per_second). Decisions: only admitted calls consume the per-second limit and the quota,
+throttled calls do not (Egnyte does not say). The quota day is Egnyte's: it resets at midnight GMT (a captured
+response carried `X-Quota-Reset: Wednesday, April 17, 2024 12:00:00 AM GMT`), so the Retry-After of an exhausted
+quota is the time left until the next midnight GMT, and every response with quota headers says when that is. The
+sandbox's wall time is its `wall_clock` when the limiter was made, moved on by its `clock`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from egnyte_sandbox.config import ANCHOR
+from egnyte_sandbox.per_second import PerSecondLimit, per_second_limit, retry_after
 
 DAY_S = 86_400.0
 
@@ -36,8 +38,8 @@ def quota_reset_text(moment: datetime) -> str:
 
 @dataclass
 class _Budget:
-    tokens: float
-    refilled_at: float
+    #: None without a per-second limit.
+    per_second: PerSecondLimit | None
     #: The end of the quota day the calls below were counted in (epoch seconds), None before the first call.
     day_end: float | None = None
     day_calls: int = 0
@@ -54,7 +56,8 @@ class Decision:
 
 
 class RateLimiter:
-    """Token bucket (capacity = qps_limit, refilled qps_limit per second) plus a daily call quota, per token."""
+    """A per-second limit of `limiter_kind` (by default a token bucket: capacity = qps_limit, refilled qps_limit per
+    second) plus a daily call quota, per token."""
 
     def __init__(
         self,
@@ -63,12 +66,14 @@ class RateLimiter:
         clock: Callable[[], float],
         headers: bool = True,
         wall_start: datetime = ANCHOR,
+        limiter_kind: str = "token_bucket",
     ) -> None:
         self.qps_limit = qps_limit
         self.daily_quota = daily_quota
         self.clock = clock
         self.send_headers = headers
-        self.capacity = max(1.0, qps_limit) if qps_limit else 0.0
+        self.limiter_kind = limiter_kind
+        per_second_limit(limiter_kind, 1.0, 0.0)  # an unknown kind fails here, not at the first call
         self._budgets: dict[str, _Budget] = {}
         self._wall_offset = wall_start.timestamp() - clock()
 
@@ -84,24 +89,22 @@ class RateLimiter:
         now = self.clock()
         budget = self._budgets.get(token)
         if budget is None:
-            budget = self._budgets[token] = _Budget(tokens=self.capacity, refilled_at=now)
+            per_second = per_second_limit(self.limiter_kind, self.qps_limit, now) if self.qps_limit else None
+            budget = self._budgets[token] = _Budget(per_second)
         wall = now + self._wall_offset
         if budget.day_end is not None and wall >= budget.day_end:
             budget.day_end, budget.day_calls = None, 0
-        if self.qps_limit:
-            budget.tokens = min(self.capacity, budget.tokens + (now - budget.refilled_at) * self.qps_limit)
-            budget.refilled_at = now
-            while budget.recent and budget.recent[0] <= now - 1.0:
-                budget.recent.popleft()
+        while budget.recent and budget.recent[0] <= now - 1.0:
+            budget.recent.popleft()
         if self.daily_quota is not None and budget.day_calls >= self.daily_quota:
             assert budget.day_end is not None
             retry = max(1, math.ceil(budget.day_end - wall))
             return Decision(False, "quota", retry, self._headers(budget))
-        if self.qps_limit and budget.tokens < 1.0:
-            retry = max(1, math.ceil((1.0 - budget.tokens) / self.qps_limit))
-            return Decision(False, "qps", retry, self._headers(budget))
-        if self.qps_limit:
-            budget.tokens -= 1.0
+        if budget.per_second is not None:
+            wait = budget.per_second.wait(now, wall)
+            if wait > 0:
+                return Decision(False, "qps", retry_after(wait), self._headers(budget))
+            budget.per_second.admit(now, wall)
             budget.recent.append(now)
         if budget.day_end is None:
             budget.day_end = self.next_reset()

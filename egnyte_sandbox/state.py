@@ -50,7 +50,12 @@ class SandboxState:
                 raise ValueError("standard_token needs a tenant with an active standard user; add users")
             self.tokens.add_static(cfg.standard_token, standard)
         self.limiter = RateLimiter(
-            cfg.qps_limit, cfg.daily_quota, cfg.clock, cfg.accesstoken_headers, wall_start=cfg.wall_clock()
+            cfg.qps_limit,
+            cfg.daily_quota,
+            cfg.clock,
+            cfg.accesstoken_headers,
+            wall_start=cfg.wall_clock(),
+            limiter_kind=cfg.limiter_kind,
         )
         self.faults = FaultInjector(cfg.faults, cfg.seed)
         self.churn_rng = random.Random(salt(cfg.seed, "churn"))

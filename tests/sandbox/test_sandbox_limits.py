@@ -129,3 +129,88 @@ def test_the_reset_is_written_as_egnyte_writes_it() -> None:
     assert quota_reset_text(datetime(2024, 4, 17, 13, 5, 9, tzinfo=timezone.utc)) == (
         "Wednesday, April 17, 2024 1:05:09 PM GMT"
     )
+
+
+# The same calls, at instants (seconds after the first) chosen on the edges of each kind's rule, at 2 calls a second:
+# 200 admitted, 403 refused. The sandbox's wall clock starts on a whole second, so the instants are also the offsets
+# within calendar seconds.
+EDGES: dict[str, list[tuple[float, int]]] = {
+    # A full bucket admits a burst of two; then one call per half second as it refills.
+    "token_bucket": [(0.0, 200), (0.0, 200), (0.0, 403), (0.5, 200), (0.5, 403), (0.999, 403), (1.0, 200)],
+    # Any second holds two calls at most: the third waits for the first to leave the window, exactly 1 s later.
+    "sliding_window": [(0.0, 200), (0.4, 200), (0.9, 403), (0.999999, 403), (1.0, 200), (1.0, 403), (1.4, 200)],
+    # Two calls per calendar second, counted afresh at each whole second: four calls within 0.1 s are admitted
+    # across a boundary, and no third one within a second.
+    "fixed_window": [(0.9, 200), (0.95, 200), (0.999999, 403), (1.0, 200), (1.0, 200), (1.0, 403), (1.999, 403),
+                     (2.0, 200)],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(EDGES))
+async def test_each_limiter_kind_admits_and_refuses_exactly_at_its_edges(kind: str) -> None:
+    async with open_sandbox(**limited(limiter_kind=kind, daily_quota=None)) as sbx:
+        start = sbx.clock.now
+        seen = []
+        for offset, _ in EDGES[kind]:
+            sbx.clock.now = start + offset
+            seen.append((offset, (await sbx.client.get("/pubapi/v1/userinfo")).status_code))
+        assert seen == EDGES[kind]
+        assert sbx.state.stats.throttled_qps == sum(status == 403 for _, status in EDGES[kind])
+
+
+async def test_a_sliding_window_allows_no_burst_after_an_idle_spell() -> None:
+    async with open_sandbox(**limited(limiter_kind="sliding_window", qps_limit=3.0)) as sbx:
+        sbx.clock.advance(60.0)
+        statuses = [(await sbx.client.get("/pubapi/v1/userinfo")).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 403]
+
+
+@pytest.mark.parametrize("kind", ["sliding_window", "fixed_window"])
+@pytest.mark.parametrize("style", ["mashery", "429"])
+async def test_window_throttles_are_answered_as_the_bucket_answers_them(kind: str, style: str) -> None:
+    async with open_sandbox(**limited(limiter_kind=kind, qps_limit=1.0, throttle_style=style)) as sbx:
+        sbx.clock.advance(0.25)  # a quarter into a calendar second: the fixed window ends 0.75 s later
+        assert (await sbx.client.get("/pubapi/v1/userinfo")).status_code == 200
+        sbx.clock.advance(0.5)
+        throttled = await sbx.client.get("/pubapi/v1/userinfo")
+        assert throttled.status_code == (429 if style == "429" else 403)
+        assert throttled.headers["Retry-After"] == "1"  # 0.5 s (sliding) or 0.25 s (fixed), rounded up
+        assert throttled.headers["X-Accesstoken-Qps-Allotted"] == "1"
+        assert throttled.headers["X-Accesstoken-Qps-Current"] == "1"
+        assert throttled.headers["X-Accesstoken-Quota-Current"] == "1"  # throttled calls are not counted
+        if style == "mashery":
+            assert throttled.headers["X-Mashery-Error-Code"] == "ERR_403_DEVELOPER_OVER_QPS"
+
+
+@pytest.mark.parametrize(
+    ("kind", "qps", "edges"),
+    [
+        # Below one call a second: one call per window of 1/qps seconds (2 s here), Retry-After the time left.
+        ("sliding_window", 0.5, [(0.0, 200, None), (1.5, 403, "1"), (1.9, 403, "1"), (2.0, 200, None)]),
+        ("fixed_window", 0.5, [(0.5, 200, None), (1.0, 403, "1"), (1.999, 403, "1"), (2.0, 200, None)]),
+        ("sliding_window", 0.25, [(0.0, 200, None), (0.5, 403, "4"), (3.5, 403, "1"), (4.0, 200, None)]),
+        # A fractional limit above one rounds down to whole calls a second.
+        ("sliding_window", 2.5, [(0.0, 200, None), (0.1, 200, None), (0.2, 403, "1"), (1.0, 200, None)]),
+        ("fixed_window", 2.5, [(0.0, 200, None), (0.1, 200, None), (0.2, 403, "1"), (1.0, 200, None)]),
+    ],
+)
+async def test_windows_hold_whole_calls_whatever_the_limit(
+    kind: str, qps: float, edges: list[tuple[float, int, str | None]]
+) -> None:
+    async with open_sandbox(**limited(limiter_kind=kind, qps_limit=qps, daily_quota=None)) as sbx:
+        start = sbx.clock.now
+        for offset, status, retry_after in edges:
+            sbx.clock.now = start + offset
+            answer = await sbx.client.get("/pubapi/v1/userinfo")
+            assert (offset, answer.status_code, answer.headers.get("Retry-After")) == (offset, status, retry_after)
+
+
+def test_the_limiter_kind_is_a_command_line_switch_and_checked() -> None:
+    from egnyte_sandbox.cli import config_from, parser
+
+    assert config_from(parser().parse_args([])).limiter_kind == "token_bucket"
+    assert config_from(parser().parse_args(["--limiter-kind", "fixed_window"])).limiter_kind == "fixed_window"
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--limiter-kind", "leaky"])
+    with pytest.raises(ValueError, match="limiter_kind"):
+        quiet_config(limiter_kind="leaky")

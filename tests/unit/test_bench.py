@@ -1,11 +1,15 @@
-"""The benchmark's own pieces that need no sandbox: its log, and the before/after report of `--against`."""
+"""The benchmark's own pieces that need no sandbox: its log, the before/after report of `--against`, and the
+limiter-kind scenarios (their sandbox flags, their checks and their side-by-side table)."""
 
 from __future__ import annotations
 
 import inspect
 
-from bench.report import compare, comparison_table, geometric_means
+from bench.plan import full_plan
+from bench.report import compare, comparison_table, geometric_means, kinds_table, markdown_table
+from bench.sandbox import sandbox_args
 from bench.sinks import QuietLog
+from bench.targets import check_all
 from egnyte_async.log import Log
 
 
@@ -79,3 +83,49 @@ def test_calls_tables_give_each_endpoint_and_the_incremental_target() -> None:
     assert "**FAIL** | 21.8%" in calls_comparison([before], [over])
     failed = {"name": "calls-10k-detail", "scenario": {"sink": "calls"}, "error": "timed out"}
     assert "**MISSING**" in calls_comparison([failed], [within])
+
+
+def _kind_result(name: str, achieved: float, throttled: int, requests: int = 1000) -> dict:
+    scenario = next(s for s in full_plan().scenarios if s.name == name)
+    return {
+        **_result(name, 30.0, first=True),
+        "scenario": scenario.to_dict(),
+        "requests": requests,
+        "timed_requests": requests,
+        "achieved_over_limit": achieved,
+        "throttled": throttled,
+        "sandbox_cpu_share": 0.1,
+    }
+
+
+def test_every_limiter_kind_is_run_at_2_20_and_100_calls_a_second() -> None:
+    kinds = {(s.limiter_kind, s.server_limit) for s in full_plan().scenarios if s.group == "kinds"}
+    assert kinds == {
+        (kind, limit) for kind in ("token_bucket", "sliding_window", "fixed_window") for limit in (2, 20, 100)
+    }
+    sliding = next(s for s in full_plan().scenarios if s.name == "kind-sliding-20")
+    flags = sandbox_args(sliding)
+    assert flags[flags.index("--limiter-kind") + 1] == "sliding_window"
+    assert flags[flags.index("--qps-limit") + 1] == "20" and sliding.requests_per_second == 20
+    # An older commit's child (--against) knows no limiter_kind: it is never told.
+    assert "limiter_kind" not in sliding.child_dict() and sliding.child_dict()["name"] == "kind-sliding-20"
+
+
+def test_limiter_kinds_pass_at_95_percent_and_at_most_half_a_percent_throttled() -> None:
+    results = [
+        _kind_result("kind-bucket-20", 0.96, 0),
+        _kind_result("kind-sliding-20", 0.96, 5),  # 0.5%: still within
+        _kind_result("kind-fixed-20", 0.96, 6),  # 0.6%: over
+        _kind_result("kind-sliding-100", 0.949, 0),  # too slow
+    ]
+    verdicts = {c.target.split("(")[-1].rstrip(")"): c.verdict for c in check_all(results) if "kind-" in c.target}
+    assert verdicts == {"kind-bucket-20": "PASS", "kind-sliding-20": "PASS", "kind-fixed-20": "FAIL",
+                        "kind-sliding-100": "FAIL"}  # fmt: skip
+    # The kind rows are checked once, by their own target, not also by the token bucket's zero-throttle one.
+    assert not [c for c in check_all(results) if c.target.startswith("rate at limit 20/s (kind-")]
+    table = kinds_table(results).splitlines()
+    assert table[0] == "| limit | token bucket | sliding window | fixed window |"
+    assert table[2] == "| 20/s | 0.960×L, 0.00% throttled | 0.960×L, 0.50% throttled | 0.960×L, 0.60% throttled |"
+    assert table[3] == "| 100/s | - | 0.949×L, 0.00% throttled | - |"
+    assert "| kind-sliding-20 | 1k users | 20/s sliding |" in markdown_table(results)
+    assert kinds_table([_result("one", 1.0, first=True) | {"scenario": {"group": "limit"}}]) == ""
