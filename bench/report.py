@@ -79,7 +79,10 @@ def kinds_table(results: list[dict[str, Any]]) -> str:
         text = (
             "ERROR"
             if "error" in result
-            else (f"{result['achieved_over_limit']:.3f}×L, {throttled_share(result):.2%} throttled")
+            else (
+                f"{result.get('pace_over_limit') or result['achieved_over_limit']:.3f}×L "
+                f"({result['achieved_over_limit']:.3f} over the sync), {throttled_share(result):.2%} throttled"
+            )
         )
         cells.setdefault(scenario["server_limit"], {})[kind] = text
     if not cells:
@@ -188,7 +191,9 @@ def _kinds_section(results: list[dict[str, Any]]) -> list[str]:
     table = kinds_table(results)
     if not table:
         return []
-    return ["## Limiter kinds", "", "Achieved/limit and throttled share, per limit and per way of counting calls:", "",
+    return ["## Limiter kinds", "",
+            "The pace while calls flow over the limit (in brackets: over the whole sync, its start-up and wrap-up "
+            "included) and the throttled share, per limit and per way of counting calls:", "",
             table, ""]  # fmt: skip
 
 

@@ -85,6 +85,8 @@ def run_scenario(
     measured["requests"] = after["requests"] - before["requests"]
     measured["throttled"] = after["throttled"] - before["throttled"]
     measured["requests_by_path"] = after["paths"]
+    first, last = after.get("first_admitted_s"), after.get("last_admitted_s")
+    measured["call_span_s"] = last - first if first is not None and last is not None else None
     return _derive(scenario, measured)
 
 
@@ -182,6 +184,12 @@ def _derive(scenario: Scenario, measured: dict[str, Any]) -> dict[str, Any]:
     limit = scenario.server_limit
     rate = measured["admitted_per_s"]
     measured["achieved_over_limit"] = rate / limit if limit and rate is not None else None
+    # The pace while calls flow: admitted calls over the span from the first to the last one the sandbox admitted,
+    # without the sync's start-up and wrap-up (a token check, first pages, a closing checkpoint), which take the
+    # same second whatever the limit and are no part of pacing.
+    span, admitted = measured.get("call_span_s"), measured["requests"] - measured["throttled"]
+    paced = (admitted - 1) / span if span and admitted > 1 else None
+    measured["pace_over_limit"] = paced / limit if limit and paced is not None else None
     measured["cpu_share"] = measured["cpu_s"] / wall if wall > 0 else 0.0
     measured["sandbox_cpu_share"] = measured["sandbox_cpu_s"] / wall if wall > 0 else 0.0
     return measured

@@ -131,11 +131,11 @@ class Settings:
     requests_per_second: float | None = None
     max_concurrent_requests: int = 16
     daily_request_limit: int | None = None
-    #: Every user's bookmarks are listed at least once in this many days, a share of the users each day, even when
-    #: their lastActiveDate says they cannot have changed them (streams/bookmarks.py).
+    #: Every user's bookmarks are listed once in this many days, a share of the users each sync, even when their
+    #: lastActiveDate says they cannot have changed them, as the quota allows (streams/bookmarks.py).
     bookmarks_refresh_days: int = 7
-    #: Every group's members are read again at least once in this many hours, a share of the groups each sync
-    #: (streams/groups.py).
+    #: Every group's members are read again once in this many hours, a share of the groups each sync, as the quota
+    #: allows; unused when the users listing carries each user's groups (streams/groups.py).
     membership_refresh_hours: int = 24
     streams: tuple[str, ...] = ()
     enable_debug_logging: bool = False

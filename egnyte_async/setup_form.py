@@ -79,13 +79,13 @@ FIELD_TEXTS: dict[str, tuple[str, str]] = {
     ),
     "bookmarks_refresh_days": (
         "Bookmarks refresh (days)",
-        "Every user's bookmarks are listed again at least once in this many days, a share of the users each day; "
-        "otherwise only users active since the last scan are listed.",
+        "Every user's bookmarks are listed again once in this many days, a share of the users each sync; "
+        "otherwise only new users and users active since the last sync are listed.",
     ),
     "membership_refresh_hours": (
         "Group memberships refresh (hours)",
-        "Every group's members are read again at least once in this many hours, a share of the groups each sync; "
-        "new groups are read at once.",
+        "Every group's members are read again once in this many hours, a share of the groups each sync; "
+        "new groups are read at once. Unused when Egnyte's users listing carries each user's groups.",
     ),
     "enable_debug_logging": ("Debug logging", "Log every request and retry, for troubleshooting."),
 }

@@ -147,6 +147,7 @@ class Gateway:
                 )
                 await response(scope, receive, send)
                 return
+            state.stats.admitted(cfg.clock())
             scope["sandbox.token"] = token
             extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in decision.headers.items()]
 

@@ -44,6 +44,15 @@ class Stats:
     paths: Counter[str] = field(default_factory=Counter)
     tokens: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
+    #: The sandbox clock when the first and the latest call past the rate limit were admitted: the span over which a
+    #: client's pace is measured, without its own start-up and wrap-up.
+    first_admitted_s: float | None = None
+    last_admitted_s: float | None = None
+
+    def admitted(self, now: float) -> None:
+        if self.first_admitted_s is None:
+            self.first_admitted_s = now
+        self.last_admitted_s = now
 
     @property
     def throttled(self) -> int:

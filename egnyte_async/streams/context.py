@@ -38,6 +38,13 @@ class StreamContext:
     #: The fan-outs' tiers: signaled changes first, then the refreshes (see streams/phases.py).
     tiers: FanOutTiers = field(default_factory=lambda: FanOutTiers(()))
 
+    def starts_no_new_listing(self, stream: str) -> bool:
+        """Whether `stream`, with no scan of its listing under way, starts none this sync: the last sync never got
+        to its fan-outs, and a scan of this listing was read whole before (a listing never read whole always runs,
+        or its rows would never come)."""
+        ledger = self.ledgers.get(stream)
+        return self.resume_listings_only and ledger is not None and ledger.last_scan_count() > 0
+
     @property
     def page_size(self) -> int:
         return self.settings.max_records_per_page

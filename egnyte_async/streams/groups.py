@@ -148,7 +148,7 @@ async def produce(ctx: StreamContext, state: GroupsState) -> AsyncIterator[Batch
     whole = state.scan is None  # the listing read from its first page in this sync
     scan = state.scan
     # The last sync never got to the fan-outs: no new listing this sync, so that they get their turn.
-    skip = whole and ctx.resume_listings_only
+    skip = whole and ctx.starts_no_new_listing(NAME)
     whole = whole and not skip
     if not skip:
         async for page in scanner.pages(state.scan or Position(FIRST_INDEX)):

@@ -59,7 +59,7 @@ def read_state(raw: Mapping[str, Any], log: Log) -> ScanState:
 async def produce(ctx: StreamContext, state: ScanState) -> AsyncIterator[Batch]:
     """Also fills the sync's roster (streams/roster.py) for the fan-outs that follow: whom to act as for bookmarks,
     and each group's members when the listing carries them."""
-    if state.scan is None and ctx.resume_listings_only:
+    if state.scan is None and ctx.starts_no_new_listing(NAME):
         return
     scanner = Scanner(ctx.client, users_listing(ctx.page_size), ctx.window, ctx.log)
     if state.scan is None:

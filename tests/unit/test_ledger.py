@@ -182,3 +182,42 @@ def test_a_user_gone_from_the_tenant_leaves_every_group_at_once():
     assert groups.known == {"g1": frozenset({1}), "g2": frozenset()}
     back = Ledger.from_state(GROUPS, json.loads(json.dumps(groups.to_state())), "groups", RecordingLog())
     assert back.known == groups.known
+
+
+def test_only_the_users_a_scan_met_keep_their_bookmarks_whatever_was_met_before():
+    ledger = Ledger(BOOKMARKS)
+    ledger.refresh(7, frozenset({70, 71}))
+    ledger.refresh(8, frozenset({80}))
+    ledger.complete()
+    ledger.refresh(9, frozenset({90}))  # met since, then gone too
+    ledger.refresh(7, frozenset({70, 71}))  # met since: that no longer counts
+    deleted = ledger.retain(frozenset({8}))
+    assert sorted(keys["id"] for _, keys in deleted) == [70, 71, 90]
+    assert sorted(ledger.gone) == [7, 9]
+    assert ledger.known == {8: frozenset({80})}
+    again = Ledger.from_state(BOOKMARKS, json.loads(json.dumps(ledger.to_state())), "bookmarks", RecordingLog())
+    assert again.known == {8: frozenset({80})}
+
+
+def test_a_group_found_gone_by_its_own_read_is_deleted_at_once_and_not_again_by_the_scan():
+    ledger = Ledger(GROUPS)
+    ledger.refresh("g1", frozenset({1, 2}))
+    ledger.refresh("g2", frozenset({3}))
+    ledger.complete()
+    ledger.keep("g1")
+    ledger.keep("g2")
+    assert ledger.forget("g2") == [("groups", {"id": "g2"}), ("group_members", {"group_id": "g2", "user_id": 3})]
+    assert ledger.forget("g9") == []  # never known: nothing to delete
+    assert ledger.complete() == []  # g2 is gone already
+    assert ledger.gone == ["g2"] and ledger.known == {"g1": frozenset({1, 2})}
+
+
+def test_members_read_after_the_listing_do_not_count_as_met_by_the_next_one():
+    ledger = Ledger(GROUPS)
+    ledger.keep("g1")
+    ledger.keep("g2")
+    ledger.complete()
+    ledger.refresh("g2", frozenset({5}), meets=False)  # the detail call, after the listing completed
+    ledger.keep("g1")  # the next listing meets g1 only
+    assert ledger.complete() == [("groups", {"id": "g2"}), ("group_members", {"group_id": "g2", "user_id": 5})]
+    assert ledger.children_of("g1") == frozenset() and ledger.children_of("g2") == frozenset()
