@@ -79,8 +79,8 @@ FIELD_TEXTS: dict[str, tuple[str, str]] = {
     ),
     "bookmarks_refresh_days": (
         "Bookmarks refresh (days)",
-        "Every user's bookmarks are listed again once in this many days, a share of the users each sync; "
-        "otherwise only new users and users active since the last sync are listed.",
+        "Each user's bookmarks are listed again once in this many days (unless listed lately), a share of the users "
+        "each sync; otherwise only new users and users active since the last sync are listed.",
     ),
     "membership_refresh_hours": (
         "Group memberships refresh (hours)",

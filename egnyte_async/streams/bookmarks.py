@@ -83,6 +83,60 @@ ACTIVITY_MARGIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
+class Recent:
+    """The users whose bookmarks were listed lately, as a compact text per tick (earlier ticks, never changed once
+    written) and the users listed in the current tick so far (appended to as the sync lists them)."""
+
+    earlier: tuple[tuple[int, str], ...] = ()
+    tick: int | None = None
+    now: DoneSoFar[int] = field(default_factory=DoneSoFar)
+
+    def to_state(self) -> dict[str, str]:
+        saved = {str(tick): text for tick, text in self.earlier}
+        if self.tick is not None and len(self.now):
+            saved[str(self.tick)] = encode_done(self.now, int)
+        return saved
+
+    @classmethod
+    def from_state(cls, raw: Any, log: Log) -> Recent:
+        if raw is None:
+            return cls()
+        try:
+            if not isinstance(raw, dict):
+                raise ValueError(f"a {type(raw).__name__}, not an object")
+            earlier = []
+            for key, text in raw.items():
+                tick = int(key) if type(key) is str and key.isdigit() else None
+                if tick is None or type(text) is not str:
+                    raise ValueError(f"not a tick and a text: {key!r}")
+                decode_done(text, int)
+                earlier.append((tick, text))
+        except ValueError as error:
+            report_unreadable(log, NAME, "'recent'", raw, "users listed lately may take their refresh turn", str(error))
+            return cls()
+        return cls(tuple(sorted(earlier)))
+
+    def since(self, first_tick: int, tick: int) -> tuple[Recent, set[int]]:
+        """This record as kept from `tick` on (ticks before `first_tick` dropped, the current tick's users ready to
+        be appended to), and every user listed from `first_tick` on."""
+        kept = tuple((at, text) for at, text in self.earlier if first_tick <= at < tick)
+        listed: set[int] = set()
+        for _, text in kept:
+            listed |= decode_done(text, int).as_set()
+        current: DoneSoFar[int] = DoneSoFar()
+        for at, text in self.earlier:
+            if at == tick:
+                current = decode_done(text, int)
+        if self.tick == tick:
+            current = self.now
+        listed |= current.as_set()
+        return Recent(kept, tick, current), listed
+
+    def with_listed(self, owner: int) -> Recent:
+        return Recent(self.earlier, self.tick, self.now.with_done(owner))
+
+
+@dataclass(frozen=True)
 class BookmarksState:
     """What was learnt about the endpoint (whether offsets count from 1, its page cap); the pass under way: when it
     began (`pass_started`, UTC text; None: none under way) and the users listed in it so far; when the last complete
@@ -104,6 +158,8 @@ class BookmarksState:
     #: When the last sync that worked on the pass under way began: a user it listed who was active since is listed
     #: again by the next sync, rather than wait for the pass to end.
     pass_sync_started: str | None = None
+    #: Who was listed lately, by tick: a user listed in the half period before their refresh turn skips it.
+    recent: Recent = field(default_factory=lambda: Recent())
 
     def to_state(self) -> dict[str, Any]:
         saved: dict[str, Any] = {"offset_base": self.offset_base, "page_cap": self.page_cap}
@@ -121,6 +177,9 @@ class BookmarksState:
             saved["refresh_done"] = encode_done(self.refresh_done, int)
         if self.refresh_previous_tick is not None:
             saved["refresh_previous_tick"] = self.refresh_previous_tick
+        recent = self.recent.to_state()
+        if recent:
+            saved["recent"] = recent
         return saved
 
     def describe(self) -> str:
@@ -201,8 +260,9 @@ def read_state(raw: Mapping[str, Any], log: Log) -> BookmarksState:
     sync_started = None
     if started is not None:
         sync_started = _read_instant(raw, "pass_sync_started", log, "users listed earlier in the pass wait for its end")
+    recent = Recent.from_state(raw.get("recent"), log)
     return BookmarksState(
-        offset_base, learnt, started, done, previous, scan, refresh_tick, refreshed, previous_tick, sync_started
+        offset_base, learnt, started, done, previous, scan, refresh_tick, refreshed, previous_tick, sync_started, recent
     )
 
 
@@ -343,6 +403,9 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
     denied: list[str] = []
 
     this_sync = to_utc_iso(ctx.now)
+    now_tick = tick_of(ctx.now, ctx.settings.sync_frequency_hours)
+    # A user listed in the half period before their refresh turn skips it (at most 1.5 periods between listings).
+    recent, listed_lately = state.recent.since(now_tick - max(1, freshness.slots // 2) + 1, now_tick)
     # Users listed by the syncs before in the pass under way, and active since the last of them began: again.
     relist_since = _saved_instant(state.pass_sync_started) if state.pass_started is not None else None
 
@@ -358,6 +421,7 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
             refreshed,
             refresh_previous,
             this_sync if started is not None else None,
+            recent,
         )
 
     users = roster.users
@@ -382,7 +446,7 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
         if why is not None:
             reasons[why] += 1
             work.append((position, user, why))
-        elif user.owner not in read_for_refresh and freshness.refresh_due(user):
+        elif user.owner not in read_for_refresh and user.owner not in listed_lately and freshness.refresh_due(user):
             reasons["refresh"] += 1
             refresh.append((position, user, "refresh"))
         elif user.owner is None or user.owner not in read:
@@ -481,6 +545,9 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
                 marks: tuple[Mark, ...] = (Kept(owner),) if owner is not None else ()
             else:
                 listed += 1
+                if owner is not None and owner not in listed_lately:
+                    listed_lately.add(owner)
+                    recent = recent.with_listed(owner)
                 rows = map_records(BOOKMARKS, found, map_bookmark, ctx.log, user.username)
                 listed_ids = frozenset(row["id"] for _, row in rows)
                 marks = (Refreshed(owner, listed_ids),) if owner is not None else ()

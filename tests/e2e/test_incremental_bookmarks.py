@@ -51,17 +51,24 @@ def active_users(tenant) -> dict[str, dict]:
     return {user["userName"]: user for user in tenant.canonical_users() if user["active"]}
 
 
-def expected_listed(tenant, previous_start: datetime, today: int, days: int, new: set[str] = frozenset()) -> set[str]:
+def expected_listed(
+    tenant, previous_start: datetime, today: int, days: int, new: set[str] = frozenset(), lately: set[str] = frozenset()
+) -> set[str]:
     """Whose bookmarks an incremental pass must list (a null lastActiveDate: the user never signed in, nothing of
-    theirs changed)."""
+    theirs changed); `lately`: users listed in the half period before today, who skip their refresh turn."""
     since = to_ms(previous_start - ACTIVITY_MARGIN)
     return {
         name
         for name, user in active_users(tenant).items()
         if name in new
         or (user.get("lastActiveDate") is not None and user["lastActiveDate"] >= since)
-        or refresh_day(user["id"], today, days)
+        or (refresh_day(user["id"], today, days) and name not in lately)
     }
+
+
+def half_period(days: int) -> int:
+    """The days before a refresh turn in which a listing makes the user skip it: half the period, a day at least."""
+    return max(1, days // 2)
 
 
 def new_sandbox(time: VirtualTime, **config):
@@ -97,7 +104,8 @@ def test_a_quiet_sync_lists_only_the_users_active_since_the_last_scan_began_and_
                  bookmarks_refresh_days=7)  # fmt: skip
 
     listed = acted_as(app)
-    want = expected_listed(tenant, first_start, day_of(second_start), 7, {newcomer["userName"]})
+    # Everyone was listed a day before, within the half period before their turn: no refresh is due.
+    want = expected_listed(tenant, first_start, day_of(second_start), 7, {newcomer["userName"]}, set(everyone))
     assert listed == want  # and no one else asked
     assert set(touched) & set(active_users(tenant)) <= listed
     assert len(listed) < len(everyone) / 3  # 5% active, a seventh due for the refresh, the undated, the newcomer
@@ -162,7 +170,9 @@ def test_users_without_a_last_active_date_are_listed_every_sync_and_the_log_says
         assert len(said) == 1
 
 
-def test_the_periodic_refresh_lists_about_one_user_in_n_a_day_and_everyone_within_n_days():
+def test_the_periodic_refresh_lists_about_one_user_in_n_a_day_and_everyone_within_one_and_a_half_periods():
+    """A user's turn comes once in `bookmarks_refresh_days`; one listed in the half period before it (the first
+    sync listed everyone) skips it, so nobody goes more than 1.5 periods without a listing."""
     days = 7
     time = VirtualTime()
     app = new_sandbox(time)
@@ -171,21 +181,28 @@ def test_the_periodic_refresh_lists_about_one_user_in_n_a_day_and_everyone_withi
     run(app, None, operations, time, now=time.wall(), streams=STREAMS, bookmarks_refresh_days=days)
     previous = time.wall()
     everyone = active_users(tenant)
+    first_day = day_of(previous)
+    last_listed = dict.fromkeys(everyone, first_day)
     dated = {name for name, user in everyone.items() if user.get("lastActiveDate") is not None}
     refreshed: set[str] = set()
-    for _ in range(days):
+    for _ in range(days + half_period(days)):
         time.advance(DAY_S)
         app.state.sandbox.reset_stats()
         now = time.wall()
+        today = day_of(now)
         run(app, operations.last_state, operations, time, now=now, streams=STREAMS, bookmarks_refresh_days=days)
         listed = acted_as(app)
-        assert listed == expected_listed(tenant, previous, day_of(now), days)
+        lately = {name for name, day in last_listed.items() if day > today - half_period(days)}
+        assert listed == expected_listed(tenant, previous, today, days, lately=lately)
         since = to_ms(previous - ACTIVITY_MARGIN)
         due = {name for name in listed & dated if everyone[name]["lastActiveDate"] < since}
-        assert len(dated) / days * 0.6 <= len(due) <= len(dated) / days * 1.4, len(due)
+        if today > first_day + half_period(days):  # before, everyone skips: the first sync listed them all
+            assert len(dated) / days * 0.6 <= len(due) <= len(dated) / days * 1.4, len(due)
         refreshed |= due
+        last_listed.update(dict.fromkeys(listed, today))
         previous = now
     assert refreshed == {name for name in dated if everyone[name]["lastActiveDate"] < to_ms(previous)}
+    assert max(day_of(previous) - day for day in last_listed.values()) < days * 1.5
     assert_matches(operations.table, expected_rows(tenant, time.wall(), streams=STREAMS), tables=("bookmarks",))
     assert not operations.deleted("bookmarks")
 

@@ -13,7 +13,7 @@ from egnyte_async.catalog import CATALOG, all_tables, stream_named
 from egnyte_async.errors import InvalidBodyError
 from egnyte_async.keysets import encode_int_set, encode_str_set
 from egnyte_async.pagination import PageCap, Position
-from egnyte_async.streams.bookmarks import BookmarksState, parse_bookmarks_page
+from egnyte_async.streams.bookmarks import BookmarksState, Recent, parse_bookmarks_page
 from egnyte_async.streams.groups import GroupsState
 from egnyte_async.streams.notes import CURSOR_OVERLAP, NotesState, Window, new_window, parse_notes_page, time_params
 from egnyte_async.streams.passes import DoneSoFar
@@ -152,6 +152,9 @@ def test_a_done_view_is_frozen_at_its_length_while_the_pass_goes_on():
         ("bookmarks", "done", "i1:???"),
         ("bookmarks", "pass_started", "yesterday"),
         ("bookmarks", "previous_pass_started", 5),
+        ("bookmarks", "recent", ["i1:"]),
+        ("bookmarks", "recent", {"not a tick": "i1:eNpjAAAAAQAB"}),
+        ("bookmarks", "recent", {"7": "nonsense"}),
     ],
 )
 def test_garbage_in_a_pass_is_reported_and_that_part_starts_again(stream, part, garbage):
@@ -305,3 +308,13 @@ def test_date_only_bounds_are_widened_by_a_day_each_side():
     window = Window(datetime(2026, 11, 10, 5, tzinfo=timezone.utc), NOW)
     assert time_params(window, "date") == {"start_time": "2026-11-09", "end_time": "2026-11-29"}
     assert time_params(window, "iso") == {"start_time": "2026-11-10T05:00:00Z", "end_time": "2026-11-28T12:00:00Z"}
+
+
+def test_who_was_listed_lately_is_kept_by_tick_and_old_ticks_are_dropped():
+    recent = Recent.from_state({"5": encode_int_set({1, 2}), "9": encode_int_set({3})}, RecordingLog())
+    kept, listed = recent.since(first_tick=6, tick=9)  # tick 5 is too old; tick 9 is the current one
+    assert listed == {3}
+    grown = kept.with_listed(4)
+    assert grown.to_state() == {"9": encode_int_set({3, 4})}
+    again, listed = Recent.from_state(grown.to_state(), RecordingLog()).since(first_tick=8, tick=10)
+    assert listed == {3, 4} and again.to_state() == {"9": encode_int_set({3, 4})}
