@@ -139,6 +139,8 @@ class SyncState:
         #: The streams' ledgers as saved, for `ledger.ledgers_from_state` to read (and to judge).
         self.ledgers = ledgers
         self.streams = streams
+        #: Positions reached since the last `to_dict`, saved by it.
+        self._advanced: dict[str, StreamState] = {}
         #: The quota part as saved, for `budget.QuotaWindow.from_state` to read (and to judge).
         self.quota = quota
 
@@ -174,11 +176,16 @@ class SyncState:
         return copy.deepcopy(self.streams.get(stream, {}))
 
     def advance(self, stream: str, position: StreamState) -> None:
-        self.streams[stream] = position.to_state()
+        """`stream` has reached `position`. Turned into its saved form only at the next checkpoint: a fan-out
+        advances once per record, and a position that names the records of a pass costs their encoding."""
+        self._advanced[stream] = position
 
     def to_dict(
         self, quota: dict[str, Any], ledgers: dict[str, Any] | None = None, fan_outs_pending: bool = False
     ) -> dict[str, Any]:
+        for stream, position in self._advanced.items():
+            self.streams[stream] = position.to_state()
+        self._advanced.clear()
         saved: dict[str, Any] = {
             "version": STATE_VERSION,
             "tenant": self.tenant,
