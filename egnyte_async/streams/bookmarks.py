@@ -27,6 +27,8 @@ cannot be sent in a header: such a user is acted as by e-mail address, or skippe
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from array import array
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -282,7 +284,6 @@ REASONS = {
     "refresh": "due for the periodic refresh",
     "unkeyed": "without a usable id",
 }
-_ORDER = {reason: rank for rank, reason in enumerate(REASONS)}
 
 
 @dataclass(frozen=True)
@@ -424,19 +425,23 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
             recent,
         )
 
-    users = roster.users
     # The users that exist: the bookmarks of any other user are gone with them.
-    present = frozenset(user.owner for user in users if user.owner is not None)
-    yield Batch([], checkpoint(), None, (Present(present),))
+    yield Batch([], checkpoint(), None, (Present(frozenset(roster.owners())),))
 
+    # Positions in the roster, not users: on a first pass of a large tenant every user is to be listed.
     read, read_for_refresh = done.as_set(), refreshed.as_set()
-    deactivated = [user for user in users if user.deactivated]
-    work: list[tuple[int, RosterUser, str]] = []
-    refresh: list[tuple[int, RosterUser, str]] = []
+    deactivated: list[str] = []
+    work_by_reason: dict[str, array[int]] = {reason: array("q") for reason in REASONS}
+    refresh: array[int] = array("q")
     reasons: dict[str, int] = dict.fromkeys(REASONS, 0)
-    kept = 0
-    for position, user in enumerate(users):
+    kept = everyone = 0
+    dated = False
+    for position in roster.positions():
+        user = roster.user(position)
+        everyone += 1
+        dated = dated or user.dated
         if user.deactivated:
+            deactivated.append(user.username or user.shown_id)
             continue
         why = freshness.why_listed(user)
         if user.owner is not None and user.owner in read:
@@ -445,14 +450,14 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
             why = None  # the refresh has a pass of its own, behind every signaled change
         if why is not None:
             reasons[why] += 1
-            work.append((position, user, why))
+            work_by_reason[why].append(position)
         elif user.owner not in read_for_refresh and user.owner not in listed_lately and freshness.refresh_due(user):
             reasons["refresh"] += 1
-            refresh.append((position, user, "refresh"))
+            refresh.append(position)
         elif user.owner is None or user.owner not in read:
             kept += 1
-    work.sort(key=lambda entry: (_ORDER[entry[2]], entry[0]))
-    if reasons["undated"] and not any(user.dated for user in users):
+    work = itertools.chain.from_iterable(work_by_reason.values())  # new users first, then the active, ...
+    if reasons["undated"] and not dated:
         ctx.log.info(
             "bookmarks: the users listing gives no lastActiveDate, so nothing tells whose bookmarks can have "
             "changed: every user's bookmarks are listed"
@@ -464,8 +469,8 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
             offset_base = 1
             ctx.log.info("bookmarks: Egnyte refused offset 0; its bookmark offsets count from 1 here")
 
-    async def bookmarks_of(entry: tuple[int, RosterUser, str]) -> list[dict[str, Any]] | Skipped:
-        user = entry[1]
+    async def bookmarks_of(position: int) -> list[dict[str, Any]] | Skipped:
+        user = roster.user(position)
         if user.username is None:
             return Skipped(f"user {user.shown_id} has no userName; their bookmarks cannot be listed")
         if user.act_as is None:
@@ -508,7 +513,7 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
             return Skipped(f"skipped the bookmarks of {user.username}: Egnyte refused to act as them ({error})")
         return list({record_key(bookmark): bookmark for bookmark in found}.values())  # pages overlap by one
 
-    async def list_all() -> AsyncIterator[tuple[tuple[int, RosterUser, str], list[dict[str, Any]] | Skipped]]:
+    async def list_all() -> AsyncIterator[tuple[int, list[dict[str, Any]] | Skipped]]:
         nonlocal started, done, previous
         async for pair in ordered_map(work, bookmarks_of, ctx.fan_out):
             yield pair
@@ -520,10 +525,11 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
             yield pair
 
     # Progress counts the users of the scan: those that need no listing are passed from the start.
-    passed = len(users) - len(work) - len(refresh)
+    passed = everyone - sum(reasons.values())
     try:
-        async for (_, user, _), found in list_all():
+        async for position, found in list_all():
             passed += 1
+            user = roster.user(position)
             # Judged in the pass's order, not in the order the listings finish, so the verdict is the same
             # however the concurrent calls complete.
             owner = user.owner
@@ -557,7 +563,7 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
                 if freshness.refresh_due(user) and owner not in read_for_refresh:
                     read_for_refresh.add(owner)
                     refreshed = refreshed.with_done(owner)
-            yield Batch(rows, checkpoint(), len(users), marks, passed)
+            yield Batch(rows, checkpoint(), everyone, marks, passed)
         # Both passes are complete.
         refresh_tick, refreshed, refresh_previous = None, DoneSoFar[int](), refresh_tick
         yield Batch([], checkpoint())
@@ -571,7 +577,7 @@ async def _list_bookmarks(ctx: StreamContext, state: BookmarksState) -> AsyncIte
                 "(their bookmarks stay as synced)"
             )
         if deactivated:
-            names = [user.username or user.shown_id for user in deactivated]
+            names = deactivated
             named = ", ".join(names[:NAMED_IN_SUMMARY])
             more = f" and {len(names) - NAMED_IN_SUMMARY} more" if len(names) > NAMED_IN_SUMMARY else ""
             ctx.log.info(

@@ -10,9 +10,13 @@ a scan resumed from an earlier sync read only some users, so nothing may be judg
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from egnyte_async.dates import parse_egnyte_datetime
@@ -42,15 +46,21 @@ class RosterUser(NamedTuple):
     never_active: bool = False
 
 
+_DEACTIVATED, _DATED, _NEVER_ACTIVE, _REPEATED = 1, 2, 4, 8
+_NO_OWNER = -1
+
+
 @dataclass
 class Roster:
-    """The users of this sync's users scan, as the fan-outs need them (see the module's docstring)."""
+    """The users of this sync's users scan, as the fan-outs need them (see the module's docstring).
+
+    Kept compact, since a large tenant lists a million users: per user an id and an instant in arrays, a byte of
+    flags and the username's bytes in one buffer, about 40 bytes a user; `user(position)` builds a `RosterUser` when
+    it is needed. The rare user whose id is no whole number, or who is acted as by e-mail, is kept aside."""
 
     #: Whether to keep the users (the bookmarks stream is enabled), and their groups (the groups stream is).
     keep_users: bool = False
     keep_groups: bool = False
-    #: By id: a scan may meet a user twice (pages shift while it runs), and a user counts once.
-    by_id: dict[int | str, RosterUser] = field(default_factory=dict)
     #: Each group's members as the users carry them (group id → user ids), when they do.
     members: dict[str, list[int]] = field(default_factory=dict)
     #: (username, display name) of each user who belongs to a group, for the `group_members` rows.
@@ -58,10 +68,20 @@ class Roster:
     carries_groups: bool = False
     complete: bool = False
     _began: bool = False
+    _owners: array[int] = field(default_factory=lambda: array("q"))
+    _active: array[float] = field(default_factory=lambda: array("d"))
+    _flags: bytearray = field(default_factory=bytearray)
+    _names: bytearray = field(default_factory=bytearray)
+    _name_ends: array[int] = field(default_factory=lambda: array("q"))
+    #: Positions of users acted as by e-mail (or as nobody: None), and of users whose id is no whole number.
+    _act_as: dict[int, str | None] = field(default_factory=dict)
+    _shown: dict[int, str] = field(default_factory=dict)
 
     def begin(self) -> None:
         """A scan starts from its first page in this sync."""
-        self.by_id, self.members, self.member_names = {}, {}, {}
+        self.members, self.member_names = {}, {}
+        self._owners, self._active, self._flags = array("q"), array("d"), bytearray()
+        self._names, self._name_ends, self._act_as, self._shown = bytearray(), array("q"), {}, {}
         self.carries_groups = self.complete = False
         self._began = True
 
@@ -71,13 +91,33 @@ class Roster:
                 continue
             owner = owner_scope(user)
             if self.keep_users:
-                entry = _roster_user(user, owner)
-                self.by_id[owner if owner is not None else entry.shown_id] = entry
+                self._keep(user, owner)
             groups = user.get("groups")
             if self.keep_groups and isinstance(groups, list):
                 self.carries_groups = True
                 if owner is not None:
                     self._add_memberships(user, owner, groups)
+
+    def _keep(self, user: dict[str, Any], owner: int | None) -> None:
+        position = len(self._owners)
+        self._owners.append(_NO_OWNER if owner is None else owner)
+        if owner is None:
+            self._shown[position] = str(user.get("id"))[:100]
+        moment = last_active(user)
+        self._active.append(math.nan if moment is None else moment.timestamp())
+        flags = _DEACTIVATED if deactivated(user) else 0
+        if "lastActiveDate" in user:
+            flags |= _DATED | (_NEVER_ACTIVE if user["lastActiveDate"] is None else 0)
+        self._flags.append(flags)
+        name = username(user)
+        self._names += name.encode("utf-8", "surrogatepass") if name is not None else b"\0"
+        self._name_ends.append(len(self._names))
+        if name is None:
+            self._act_as[position] = None
+        else:
+            whom = act_as(user, name)
+            if whom != name:
+                self._act_as[position] = whom
 
     def _add_memberships(self, user: dict[str, Any], owner: int, groups: list[Any]) -> None:
         joined = False
@@ -91,13 +131,51 @@ class Roster:
             formatted = name.get("formatted") if isinstance(name, dict) else None
             self.member_names[owner] = (username(user), formatted if isinstance(formatted, str) else None)
 
+    def finish(self) -> None:
+        """The scan read its last page: complete if it began in this sync. A user met twice (pages shift while a
+        scan runs) counts once, as last met."""
+        self.complete = self._began
+        owners, flags = self._owners, self._flags
+        repeated = {a for a, b in itertools.pairwise(sorted(owners)) if a == b != _NO_OWNER}  # rare: usually empty
+        if repeated:
+            last = {owner: position for position, owner in enumerate(owners) if owner in repeated}
+            for position, owner in enumerate(owners):
+                if owner in repeated and last[owner] != position:
+                    flags[position] |= _REPEATED
+
+    def positions(self) -> Iterator[int]:
+        """The users' positions, each user once."""
+        return (position for position, flags in enumerate(self._flags) if not flags & _REPEATED)
+
+    def owners(self) -> Iterator[int]:
+        """The users' ids (whole numbers), each user once."""
+        return (
+            owner
+            for position, owner in enumerate(self._owners)
+            if owner != _NO_OWNER and not self._flags[position] & _REPEATED
+        )
+
+    def user(self, position: int) -> RosterUser:
+        owner = self._owners[position]
+        start = self._name_ends[position - 1] if position else 0
+        raw = bytes(self._names[start : self._name_ends[position]])
+        name = None if raw == b"\0" else raw.decode("utf-8", "surrogatepass")
+        flags, active = self._flags[position], self._active[position]
+        return RosterUser(
+            self._shown.get(position, str(owner)),
+            None if owner == _NO_OWNER else owner,
+            name,
+            self._act_as.get(position, name),
+            bool(flags & _DEACTIVATED),
+            None if math.isnan(active) else datetime.fromtimestamp(active, timezone.utc),
+            bool(flags & _DATED),
+            bool(flags & _NEVER_ACTIVE),
+        )
+
     @property
     def users(self) -> list[RosterUser]:
-        return list(self.by_id.values())
-
-    def finish(self) -> None:
-        """The scan read its last page: complete if it began in this sync."""
-        self.complete = self._began
+        """Every user, once (for tests and small tenants: the fan-outs take them one position at a time)."""
+        return [self.user(position) for position in self.positions()]
 
     def member_records(self, group_id: str) -> list[dict[str, Any]]:
         """The group's members as a group's detail call would list them (`{username, value, display}`)."""
@@ -106,20 +184,6 @@ class Roster:
             name, display = self.member_names.get(user_id, (None, None))
             members.append({"username": name, "value": user_id, "display": display})
         return members
-
-
-def _roster_user(user: dict[str, Any], owner: int | None) -> RosterUser:
-    name = username(user)
-    return RosterUser(
-        str(user.get("id"))[:100],
-        owner,
-        name,
-        act_as(user, name) if name is not None else None,
-        deactivated(user),
-        last_active(user),
-        "lastActiveDate" in user,
-        "lastActiveDate" in user and user["lastActiveDate"] is None,
-    )
 
 
 def _group_id(group: Any) -> str | None:
