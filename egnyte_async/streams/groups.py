@@ -284,8 +284,11 @@ async def _members_from_details(
             )
 
 
-def group_scope(group: dict[str, Any]) -> str | None:
-    """The group's key in the ledger, as its row keys it (text)."""
+def group_scope(group: Any) -> str | None:
+    """The group's key in the ledger, as its row keys it (text); None for a group whose id can name neither a detail
+    call nor a row."""
+    if not isinstance(group, dict) or not usable_id(group.get("id")):
+        return None
     try:
         return map_group(group)["id"]  # type: ignore[no-any-return]
     except RecordError:
