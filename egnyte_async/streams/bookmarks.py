@@ -55,7 +55,7 @@ from egnyte_async.schema import Table
 from egnyte_async.state import report_unreadable
 from egnyte_async.streams.base import Stream
 from egnyte_async.streams.context import StreamContext, map_records
-from egnyte_async.streams.passes import DoneSoFar, decode_done, encode_done
+from egnyte_async.streams.passes import DoneSoFar, decode_done, encode_done, read_done
 from egnyte_async.streams.phases import BOOKMARK_REFRESH
 from egnyte_async.streams.roster import RosterUser
 from egnyte_async.streams.scan_state import read_scan
@@ -244,20 +244,13 @@ def read_state(raw: Mapping[str, Any], log: Log) -> BookmarksState:
     started = _read_instant(raw, "pass_started", log, "the pass under way starts again")
     done: DoneSoFar[int] = DoneSoFar()
     if started is not None:
-        try:
-            done = decode_done(raw.get("done"), int)
-        except ValueError as error:
-            report_unreadable(log, NAME, "'done'", raw.get("done"), "the pass's users are listed again", str(error))
+        done = read_done(raw, "done", int, NAME, log, "the pass's users are listed again")
     previous = _read_instant(raw, "previous_pass_started", log, "every user's bookmarks are listed again")
     scan = read_scan(raw, NAME, FIRST_INDEX, log)
     refresh_tick = read_tick(raw, "refresh_tick", NAME, log)
     refreshed: DoneSoFar[int] = DoneSoFar()
     if refresh_tick is not None:
-        try:
-            refreshed = decode_done(raw.get("refresh_done"), int)
-        except ValueError as error:
-            why = "the refresh's users are listed again"
-            report_unreadable(log, NAME, "'refresh_done'", raw.get("refresh_done"), why, str(error))
+        refreshed = read_done(raw, "refresh_done", int, NAME, log, "the refresh's users are listed again")
     previous_tick = read_tick(raw, "refresh_previous_tick", NAME, log)
     sync_started = None
     if started is not None:

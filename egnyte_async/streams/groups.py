@@ -31,7 +31,7 @@ from egnyte_async.schema import Table
 from egnyte_async.state import report_unreadable
 from egnyte_async.streams.base import Stream
 from egnyte_async.streams.context import StreamContext
-from egnyte_async.streams.passes import DoneSoFar, decode_done, encode_done
+from egnyte_async.streams.passes import DoneSoFar, encode_done, read_done
 from egnyte_async.streams.phases import MEMBERSHIP_REFRESH
 from egnyte_async.streams.scan_state import read_scan
 from egnyte_async.streams.scim import FIRST_INDEX, scim_listing
@@ -95,10 +95,7 @@ def read_state(raw: Mapping[str, Any], log: Log) -> GroupsState:
     pass_tick = read_tick(raw, "pass_tick", NAME, log)
     done: DoneSoFar[str] = DoneSoFar()
     if pass_tick is not None:
-        try:
-            done = decode_done(raw.get("done"), str)
-        except ValueError as error:
-            report_unreadable(log, NAME, "'done'", raw.get("done"), "the pass's groups are read again", str(error))
+        done = read_done(raw, "done", str, NAME, log, "the pass's groups are read again")
     return GroupsState(scan, undetailed, pass_tick, done, previous)
 
 

@@ -10,11 +10,13 @@ drain thread saves as it was when the batch was made, whatever was appended sinc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from egnyte_async.keysets import decode_int_set, decode_str_set, encode_int_set, encode_str_set
+from egnyte_async.log import Log
+from egnyte_async.state import report_unreadable
 
 K = TypeVar("K", int, str)
 
@@ -53,3 +55,14 @@ def decode_done(text: Any, kind: type[int] | type[str]) -> DoneSoFar[Any]:
     """Raises ValueError for a text that does not decode to keys of `kind`."""
     keys: set[Any] = decode_int_set(text) if kind is int else decode_str_set(text)
     return DoneSoFar.of(sorted(keys))
+
+
+def read_done(
+    raw: Mapping[str, Any], key: str, kind: type[int] | type[str], stream: str, log: Log, again: str
+) -> DoneSoFar[Any]:
+    """The records a saved pass has read (`raw[key]`); none, with a warning saying `again`, when unreadable."""
+    try:
+        return decode_done(raw.get(key), kind)
+    except ValueError as error:
+        report_unreadable(log, stream, repr(key), raw.get(key), again, str(error))
+        return DoneSoFar()
