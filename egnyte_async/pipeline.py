@@ -160,11 +160,12 @@ class Sync:
         self._chars_since_checkpoint = 0
         self._queue_room = TextBudget(tuning.queue_chars)
         #: Streams that fan out after their listing (see streams/phases.py); with none, no stream waits.
-        self._fans_out = any(name in (GROUPS, BOOKMARKS) for name in settings.streams)
+        fan_outs = [stream.name for stream in self.streams if stream.fans_out]
+        self._fans_out = bool(fan_outs)
         #: The last sync never got to its fan-outs: this one only finishes the listings under way.
         self.resume_listings_only = self._fans_out and self.state.fan_outs_pending
         self._barrier = ListingsBarrier(stream.name for stream in self.streams)
-        self._tiers = FanOutTiers(name for name in settings.streams if name in (GROUPS, BOOKMARKS))
+        self._tiers = FanOutTiers(fan_outs)
         #: A listing stopped (quota) before the fan-outs began; the drain has written every listing's batches.
         self._listing_cut = False
         self._fan_outs_reached = False

@@ -34,6 +34,9 @@ class Stream(Generic[S]):
     ledger: LedgerSpec | None = None
     #: What the records of its listing are, for progress lines ("users", "groups detailed").
     unit: str = "records"
+    #: Whether it makes a call per record once the listings are over (group details, users' bookmarks): such a
+    #: stream waits for the listings and takes its turn among the fan-outs' tiers (streams/phases.py).
+    fans_out: bool = False
 
     @property
     def flag(self) -> str:

@@ -61,7 +61,7 @@ from egnyte_async.streams.roster import RosterUser
 from egnyte_async.streams.scan_state import read_scan
 from egnyte_async.streams.scim import FIRST_INDEX
 from egnyte_async.streams.turns import due_between, read_tick, refresh_slots, tick_of
-from egnyte_async.streams.users import users_listing
+from egnyte_async.streams.users import roster_scan
 
 NAME = "bookmarks"
 BOOKMARKS = Table(
@@ -369,13 +369,7 @@ NAME_OF_USERS = "users"
 async def _scan_users(ctx: StreamContext, state: BookmarksState, start: Position | None) -> AsyncIterator[Batch]:
     """A users scan of this stream's own, from `start` (None: the first page): no rows, only the roster. When the
     users table is not synced; and when this sync's users scan did not read every user."""
-    scanner = Scanner(ctx.client, users_listing(ctx.page_size), ctx.window, ctx.log)
-    if start is None:
-        ctx.roster.begin()
-    async for page in scanner.pages(start or Position(FIRST_INDEX)):
-        ctx.roster.add(page.new_items)
-        if page.last:
-            ctx.roster.finish()
+    async for page in roster_scan(ctx, start):
         yield Batch([], dataclasses.replace(state, scan=None if page.last else page.after))
 
 
@@ -588,4 +582,4 @@ def _active_since(user: RosterUser, moment: datetime | None) -> bool:
 #: gone, and so are their bookmarks (`Present`).
 LEDGER = LedgerSpec(parent=None, child=BOOKMARKS, child_key=lambda owner, bookmark: {"id": bookmark})
 
-STREAM = Stream(NAME, (BOOKMARKS,), read_state, produce, ledger=LEDGER, unit="users' bookmarks checked")
+STREAM = Stream(NAME, (BOOKMARKS,), read_state, produce, ledger=LEDGER, unit="users' bookmarks checked", fans_out=True)

@@ -128,6 +128,21 @@ def group_rows(group: dict[str, Any], detail: dict[str, Any], log: Log) -> list[
     return rows
 
 
+def members_read(
+    scope: str, group: dict[str, Any], detail: dict[str, Any], log: Log
+) -> tuple[list[tuple[str, Row]], tuple[Mark, ...]]:
+    """The rows of a group whose members were read (its detail, or the users listing), and what they tell the
+    ledger: the members it holds, read after the listing (not a meeting of the group by the scan). Nothing for a
+    group that cannot be stored, with a warning."""
+    try:
+        rows = group_rows(group, detail, log)
+    except RecordError as error:
+        log.warning(f"groups: skipped a group that cannot be stored: {error}")
+        return [], ()
+    members = frozenset(row["user_id"] for table, row in rows if table == GROUP_MEMBERS.name)
+    return rows, (Refreshed(scope, members, meets=False),)
+
+
 def listing_row(group: dict[str, Any], members: int | None, log: Log) -> Row:
     """A group's row from its listing item, with its member count as last read (None: never read)."""
     row = map_group(group, warn=log.warning)
@@ -191,14 +206,11 @@ async def _members_from_users(
     now_tick = tick_of(ctx.now, ctx.settings.sync_frequency_hours)
     after = GroupsState(state.scan, frozenset(), None, DoneSoFar(), now_tick)
     for scope, group in listed.items():
-        members = ctx.roster.member_records(scope)
-        try:
-            rows = group_rows(group, {"id": group.get("id"), "members": members}, ctx.log)
-        except RecordError as error:
-            ctx.log.warning(f"groups: skipped a group that cannot be stored: {error}")
-            continue
-        users = frozenset(row["user_id"] for table, row in rows if table == GROUP_MEMBERS.name)
-        yield Batch(rows, after, None, (Refreshed(scope, users, meets=False),))
+        rows, marks = members_read(
+            scope, group, {"id": group.get("id"), "members": ctx.roster.member_records(scope)}, ctx.log
+        )
+        if rows:
+            yield Batch(rows, after, None, marks)
     ctx.log.info(
         f"groups: the members of {len(listed)} group(s) come from Egnyte's users listing, which carries each user's "
         "groups: no detail call"
@@ -259,14 +271,7 @@ async def _members_from_details(
             rows: list[tuple[str, Row]] = []
             marks: tuple[Mark, ...] = (Gone(scope),)
             if body is not None:
-                marks = ()
-                try:
-                    rows = group_rows(listed.get(scope, {"id": scope}), body, ctx.log)
-                except RecordError as error:
-                    ctx.log.warning(f"groups: skipped a group that cannot be stored: {error}")
-                else:
-                    members = frozenset(row["user_id"] for table, row in rows if table == GROUP_MEMBERS.name)
-                    marks = (Refreshed(scope, members, meets=False),)
+                rows, marks = members_read(scope, listed.get(scope, {"id": scope}), body, ctx.log)
             after = GroupsState(state.scan, undetailed, pass_tick, done, state.previous_tick)
             yield Batch(rows, after, total, marks, len(done))
         if complete:
@@ -302,4 +307,6 @@ LEDGER = LedgerSpec(
     children_are="users",
 )
 
-STREAM = Stream(NAME, (GROUPS, GROUP_MEMBERS), read_state, produce, ledger=LEDGER, unit="groups detailed")
+STREAM = Stream(
+    NAME, (GROUPS, GROUP_MEMBERS), read_state, produce, ledger=LEDGER, unit="groups detailed", fans_out=True
+)

@@ -10,7 +10,7 @@ from egnyte_async.items import Batch, Completed, Mark, Refreshed
 from egnyte_async.ledger import LedgerSpec
 from egnyte_async.log import Log
 from egnyte_async.mapping import map_user
-from egnyte_async.pagination import Listing, Scanner
+from egnyte_async.pagination import Listing, Position, ScannedPage, Scanner
 from egnyte_async.schema import Table
 from egnyte_async.streams.base import Stream
 from egnyte_async.streams.context import StreamContext, map_records
@@ -56,20 +56,27 @@ def read_state(raw: Mapping[str, Any], log: Log) -> ScanState:
     return ScanState(read_scan(raw, NAME, FIRST_INDEX, log))
 
 
+async def roster_scan(ctx: StreamContext, start: Position | None) -> AsyncIterator[ScannedPage]:
+    """The users listing's pages from `start` (None: the first page), each told to the sync's roster
+    (streams/roster.py) for the fan-outs that follow: whom to act as for bookmarks, and each group's members when
+    the listing carries them. A scan from the first page that reads the last makes the roster complete."""
+    scanner = Scanner(ctx.client, users_listing(ctx.page_size), ctx.window, ctx.log)
+    if start is None:
+        ctx.roster.begin()
+    async for page in scanner.pages(start or Position(FIRST_INDEX)):
+        ctx.roster.add(page.new_items)
+        if page.last:
+            ctx.roster.finish()
+        yield page
+
+
 async def produce(ctx: StreamContext, state: ScanState) -> AsyncIterator[Batch]:
-    """Also fills the sync's roster (streams/roster.py) for the fan-outs that follow: whom to act as for bookmarks,
-    and each group's members when the listing carries them."""
     if state.scan is None and ctx.starts_no_new_listing(NAME):
         return
-    scanner = Scanner(ctx.client, users_listing(ctx.page_size), ctx.window, ctx.log)
-    if state.scan is None:
-        ctx.roster.begin()
-    async for page in scanner.pages(state.start(FIRST_INDEX)):
-        ctx.roster.add(page.new_items)
+    async for page in roster_scan(ctx, state.scan):
         rows = map_records(USERS, page.new_items, map_user, ctx.log)
         marks: list[Mark] = [Refreshed(row["id"]) for _, row in rows]
         if page.last:
-            ctx.roster.finish()
             marks.append(Completed())
         yield Batch(rows, ScanState(None if page.last else page.after), page.total, tuple(marks), page.passed)
 
